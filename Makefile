@@ -1,0 +1,69 @@
+# crm1c — the commands a newcomer needs. `make help` lists them.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+AIRFLOW_COMPONENTS := api-server scheduler dag-processor triggerer
+RUN := .airflow/run
+
+.PHONY: help venv lock test lint demo up down contour-up contour-down contour-seed clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+$(BIN)/python:
+	@command -v $(PY) >/dev/null || { echo "needs $(PY) (Python 3.11)"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -r requirements.txt -c constraints.txt
+
+venv: $(BIN)/python  ## create .venv and install the pinned dependencies
+	@touch $(BIN)/python
+
+lock: $(BIN)/python  ## re-freeze constraints.txt from the installed environment
+	$(BIN)/uv pip freeze --python $(BIN)/python | grep -v '^-e' > constraints.txt
+
+test: venv  ## run all tests
+	$(BIN)/pytest
+
+lint: venv  ## ruff
+	$(BIN)/ruff check .
+
+contour-up: venv  ## start the Bitrix24 and 1C emulators in the background (state in .contour/)
+	$(BIN)/python -m contour up
+
+contour-down:  ## stop the emulators
+	@[ -x $(BIN)/python ] && $(BIN)/python -m contour down || true
+
+contour-seed: venv  ## reset the emulators' data: make contour-seed PROFILE=demo|empty|scale SIZE=N
+	$(BIN)/python -m contour seed --profile $(or $(PROFILE),demo) --size $(or $(SIZE),1000)
+
+demo: venv  ## the main job end to end on the embedded default, with a short report
+	$(BIN)/python -m contour down >/dev/null
+	$(BIN)/python -m contour seed --profile demo >/dev/null
+	$(BIN)/python -m contour up
+	$(BIN)/python scripts/demo.py
+
+up: venv contour-up  ## Airflow (API server, scheduler, dag-processor, triggerer) + contour; UI http://127.0.0.1:8080
+	@mkdir -p $(RUN)
+	@./airflow.sh version >/dev/null
+	@for c in $(AIRFLOW_COMPONENTS); do \
+	  if [ -f $(RUN)/$$c.pid ] && kill -0 $$(cat $(RUN)/$$c.pid) 2>/dev/null; then echo "$$c already running"; continue; fi; \
+	  setsid ./airflow.sh $$c > $(RUN)/$$c.log 2>&1 < /dev/null & echo $$! > $(RUN)/$$c.pid; \
+	done
+	@for i in $$(seq 1 60); do curl -sf http://127.0.0.1:8080/api/v2/monitor/health >/dev/null && break; sleep 1; done
+	@curl -sf http://127.0.0.1:8080/api/v2/monitor/health >/dev/null \
+	  && echo "Airflow UI: http://127.0.0.1:8080 (login admin / admin); logs in $(RUN)/" \
+	  || { echo "Airflow did not become healthy; see $(RUN)/*.log"; exit 1; }
+
+down:  ## stop Airflow and the contour (by PID)
+	@for c in $(AIRFLOW_COMPONENTS); do \
+	  if [ -f $(RUN)/$$c.pid ]; then pid=$$(cat $(RUN)/$$c.pid); \
+	    kill -TERM -- -$$pid 2>/dev/null || kill -TERM $$pid 2>/dev/null; \
+	    for i in $$(seq 1 30); do kill -0 $$pid 2>/dev/null || break; sleep 0.5; done; \
+	    kill -KILL -- -$$pid 2>/dev/null; rm -f $(RUN)/$$c.pid; echo "stopped $$c"; fi; \
+	done
+	@$(MAKE) --no-print-directory contour-down
+
+clean: down  ## remove local state (.airflow, .contour); keeps .venv
+	rm -rf .airflow .contour

@@ -1,0 +1,29 @@
+# Environment of the project's local Airflow (sourced by ./airflow.sh and `make up`).
+# Every value is a default: export your own before calling to override it.
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export AIRFLOW_HOME="${AIRFLOW_HOME:-$REPO/.airflow}"
+export AIRFLOW__CORE__DAGS_FOLDER="${AIRFLOW__CORE__DAGS_FOLDER:-$REPO/dags}"
+export AIRFLOW__CORE__PLUGINS_FOLDER="${AIRFLOW__CORE__PLUGINS_FOLDER:-$REPO/plugins}"
+export AIRFLOW__CORE__LOAD_EXAMPLES="${AIRFLOW__CORE__LOAD_EXAMPLES:-False}"
+export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-4}"
+export AIRFLOW__CORE__EXECUTOR="${AIRFLOW__CORE__EXECUTOR:-LocalExecutor}"
+export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="${AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL:-10}"
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS:-admin:admin}"
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE:-$AIRFLOW_HOME/passwords.json}"
+export PYTHONPATH="$REPO/plugins:$REPO${PYTHONPATH:+:$PYTHONPATH}"
+mkdir -p "$AIRFLOW_HOME"
+# Local login admin/admin (development only; see README for production auth).
+[ -f "$AIRFLOW_HOME/passwords.json" ] || echo '{"admin": "admin"}' > "$AIRFLOW_HOME/passwords.json"
+# Components started separately must share one JWT secret; make a long one once, keep it out of git.
+if [ ! -f "$AIRFLOW_HOME/jwt_secret" ]; then
+  (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(64))' > "$AIRFLOW_HOME/jwt_secret")
+fi
+export AIRFLOW__API_AUTH__JWT_SECRET="${AIRFLOW__API_AUTH__JWT_SECRET:-$(cat "$AIRFLOW_HOME/jwt_secret")}"
+
+# Connections to the local test contour (override with your own AIRFLOW_CONN_* to point at real systems).
+CONTOUR_DIR="${CONTOUR_STATE_DIR:-$REPO/.contour}"
+export AIRFLOW_CONN_BITRIX24_DEFAULT="${AIRFLOW_CONN_BITRIX24_DEFAULT:-{\"conn_type\": \"http\", \"host\": \"127.0.0.1\", \"port\": ${CONTOUR_BITRIX_PORT:-8082}, \"schema\": \"https\", \"login\": \"1\", \"password\": \"contour0webhook0token\", \"extra\": {\"ca_bundle\": \"$CONTOUR_DIR/ca.pem\", \"plan\": \"standard\"}}}"
+export AIRFLOW_CONN_ONEC_DEFAULT="${AIRFLOW_CONN_ONEC_DEFAULT:-{\"conn_type\": \"http\", \"host\": \"127.0.0.1\", \"port\": ${CONTOUR_ONEC_PORT:-8081}, \"schema\": \"https\", \"login\": \"Интеграция\", \"password\": \"contour\", \"extra\": {\"base_path\": \"/accounting/odata/standard.odata/\", \"ca_bundle\": \"$CONTOUR_DIR/ca.pem\"}}}"
+export AIRFLOW_CONN_CRM1C_STAGING="${AIRFLOW_CONN_CRM1C_STAGING:-{\"conn_type\": \"sqlite\", \"host\": \"$AIRFLOW_HOME/staging.sqlite3\"}}"
+export AIRFLOW_CONN_SMTP_DEFAULT="${AIRFLOW_CONN_SMTP_DEFAULT:-{\"conn_type\": \"smtp\", \"host\": \"127.0.0.1\", \"port\": 8025, \"extra\": {\"disable_ssl\": true, \"disable_tls\": true, \"timeout\": 5, \"retry_limit\": 0, \"from_email\": \"crm1c@localhost\"}}}"
+export AIRFLOW_CONN_SLACK_DEFAULT="${AIRFLOW_CONN_SLACK_DEFAULT:-{\"conn_type\": \"slackwebhook\", \"host\": \"http://127.0.0.1:8026/slack\", \"password\": \"T000/B000/LOCAL\"}}"
