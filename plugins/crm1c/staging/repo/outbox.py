@@ -1,0 +1,160 @@
+"""``write_intent``: the outbox. An intent is committed BEFORE the external write it describes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from crm1c.staging.errors import IntentStateError, NotFoundError, StagingError
+from crm1c.staging.hashing import content_hash
+from crm1c.staging.models import WriteIntent, Xref
+from crm1c.staging.repo.xref import Xrefs
+from crm1c.staging.schema import write_intent as t
+
+_SOURCE = ("entity", "target_system", "source_system", "source_id")
+_PENDING = sa.text("state = 'pending'")
+
+
+class Outbox(Xrefs):
+    def open_intent(
+        self,
+        entity: str,
+        target_system: str,
+        op: str,
+        source_system: str,
+        source_id: str,
+        payload: Any,
+        *,
+        match_key: str | None = None,
+        target_id: str | None = None,
+        run_id: str | None = None,
+        conn: Connection | None = None,
+    ) -> WriteIntent:
+        """Record the intent to write ``payload`` to ``target_system``; commit it before the external call.
+
+        If a pending intent for the same source record and target already exists, it is returned unchanged
+        except for ``attempts``/``run_id`` and with ``resumed=True``: the previous attempt may have written,
+        so look the record up by its ``match_key`` before creating it again.
+        """
+        if op == "create" and not match_key:
+            raise ValueError("a create intent needs a match_key to find the record after a crash")
+        now = self._now()
+        row = {"entity": entity, "target_system": target_system, "op": op, "source_system": source_system}
+        row |= {"source_id": source_id, "match_key": match_key, "payload": payload, "state": "pending"}
+        row |= {"payload_hash": content_hash(payload), "target_id": target_id, "attempts": 1, "error": None}
+        row |= {"run_id": run_id, "created_at": now, "updated_at": now}
+        stmt = (
+            self._insert(t)
+            .values(row)
+            .on_conflict_do_nothing(index_elements=list(_SOURCE), index_where=_PENDING)
+            .returning(*t.c)
+        )
+        resume = (
+            sa.update(t)
+            .where(*(t.c[k] == row[k] for k in _SOURCE), t.c.state == "pending")
+            .values(attempts=t.c.attempts + 1, run_id=run_id, updated_at=now)
+            .returning(*t.c)
+        )
+        with self._write(conn) as c:
+            for _attempt in range(
+                3
+            ):  # repeats only if a concurrent writer closed the pending intent meanwhile
+                created = c.execute(stmt).first()
+                if created is not None:
+                    return WriteIntent(**created._mapping)
+                resumed = c.execute(resume).first()
+                if resumed is not None:
+                    return WriteIntent(**resumed._mapping, resumed=True)
+        raise StagingError(f"could not open a write intent for {entity} {source_system}:{source_id}")
+
+    def complete_intent(
+        self, intent_id: int, target_id: str, *, conn: Connection | None = None
+    ) -> WriteIntent:
+        """Mark the intent done with the id the target system gave the record (idempotent)."""
+        with self._write(conn) as c:
+            intent = self._locked_intent(c, intent_id)
+            if intent.state == "done" and intent.target_id == target_id:
+                return intent
+            _require_pending(intent, "complete")
+            if intent.target_id is not None and intent.target_id != target_id:
+                raise IntentStateError(
+                    f"intent {intent_id} targets {intent.target_id}, cannot complete it with {target_id}"
+                )
+            return self._transition(c, intent_id, state="done", target_id=target_id, error=None)
+
+    def complete_intent_and_link(
+        self,
+        intent_id: int,
+        target_id: str,
+        *,
+        base: Any,
+        crm_hash: str | None,
+        onec_hash: str | None,
+        conn: Connection | None = None,
+    ) -> Xref:
+        """In ONE transaction: complete the intent, link source and target in xref, store the new base.
+
+        Raises:
+            XrefConflictError: the link would break 1:1; nothing is changed and the intent stays pending.
+        """
+        with self._write(conn) as c:
+            intent = self.complete_intent(intent_id, target_id, conn=c)
+            if intent.source_system == "crm":
+                crm_id, onec_id = intent.source_id, target_id
+            else:
+                crm_id, onec_id = target_id, intent.source_id
+            return self.link(
+                intent.entity, crm_id, onec_id, base=base, crm_hash=crm_hash, onec_hash=onec_hash, conn=c
+            )
+
+    def fail_intent(self, intent_id: int, error: str, *, conn: Connection | None = None) -> WriteIntent:
+        """Mark a pending intent failed: the target definitely rejected the write (not a timeout)."""
+        with self._write(conn) as c:
+            _require_pending(self._locked_intent(c, intent_id), "fail")
+            return self._transition(c, intent_id, state="failed", error=error)
+
+    def abandon_intent(self, intent_id: int, reason: str, *, conn: Connection | None = None) -> WriteIntent:
+        """Give up on a pending intent (e.g. superseded or cancelled by an operator)."""
+        with self._write(conn) as c:
+            _require_pending(self._locked_intent(c, intent_id), "abandon")
+            return self._transition(c, intent_id, state="abandoned", error=reason)
+
+    def get_intent(self, intent_id: int, *, conn: Connection | None = None) -> WriteIntent:
+        """One intent by id (raises NotFoundError)."""
+        with self._read(conn) as c:
+            row = c.execute(sa.select(t).where(t.c.id == intent_id)).first()
+        if row is None:
+            raise NotFoundError(f"write intent {intent_id} does not exist")
+        return WriteIntent(**row._mapping)
+
+    def pending_intents(
+        self, entity: str, target_system: str, *, conn: Connection | None = None
+    ) -> list[WriteIntent]:
+        """Pending intents for one entity and target, oldest first (what a crashed run left behind)."""
+        query = (
+            sa.select(t)
+            .where(t.c.entity == entity, t.c.target_system == target_system, t.c.state == "pending")
+            .order_by(t.c.id)
+        )
+        with self._read(conn) as c:
+            return [WriteIntent(**r._mapping) for r in c.execute(query)]
+
+    def _locked_intent(self, c: Connection, intent_id: int) -> WriteIntent:
+        query = sa.select(t).where(t.c.id == intent_id)
+        row = c.execute(query.with_for_update() if self.is_postgres else query).first()
+        if row is None:
+            raise NotFoundError(f"write intent {intent_id} does not exist")
+        return WriteIntent(**row._mapping)
+
+    def _transition(self, c: Connection, intent_id: int, **values: Any) -> WriteIntent:
+        stmt = (
+            sa.update(t).where(t.c.id == intent_id).values(**values, updated_at=self._now()).returning(*t.c)
+        )
+        return WriteIntent(**c.execute(stmt).one()._mapping)
+
+
+def _require_pending(intent: WriteIntent, action: str) -> None:
+    if intent.state != "pending":
+        raise IntentStateError(f"cannot {action} write intent {intent.id}: it is {intent.state}")

@@ -1,0 +1,112 @@
+"""``xref``: the 1:1 link between a CRM record and a 1C record, with the last agreed base for merges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from crm1c.staging.errors import NotFoundError, XrefConflictError
+from crm1c.staging.models import Xref
+from crm1c.staging.repo.base import StagingBase, to_model
+from crm1c.staging.schema import xref as t
+
+
+class Xrefs(StagingBase):
+    def xref_by_crm(self, entity: str, crm_id: str, *, conn: Connection | None = None) -> Xref | None:
+        """The link of a CRM record, or None."""
+        with self._read(conn) as c:
+            return _get(c, entity, t.c.crm_id == crm_id)
+
+    def xref_by_onec(self, entity: str, onec_id: str, *, conn: Connection | None = None) -> Xref | None:
+        """The link of a 1C record, or None."""
+        with self._read(conn) as c:
+            return _get(c, entity, t.c.onec_id == onec_id)
+
+    def link(
+        self,
+        entity: str,
+        crm_id: str,
+        onec_id: str,
+        *,
+        base: Any = None,
+        crm_hash: str | None = None,
+        onec_hash: str | None = None,
+        conn: Connection | None = None,
+    ) -> Xref:
+        """Link ``crm_id`` with ``onec_id``; idempotent, and updates base/hashes when given.
+
+        Raises:
+            XrefConflictError: either side is already linked to a different record.
+        """
+        with self._write(conn) as c:
+            for _attempt in range(2):
+                existing = self._existing_pair(c, entity, crm_id, onec_id)
+                if existing is not None:
+                    return self._set_base(c, existing, base, crm_hash, onec_hash)
+                now = self._now()
+                row = {"entity": entity, "crm_id": crm_id, "onec_id": onec_id, "crm_hash": crm_hash}
+                row |= {"onec_hash": onec_hash, "base": base, "created_at": now, "updated_at": now}
+                stmt = self._insert(t).values(row).on_conflict_do_nothing().returning(*t.c)
+                inserted = to_model(Xref, c.execute(stmt).first())
+                if inserted is not None:
+                    return inserted
+            raise XrefConflictError(
+                f"{entity}: could not link crm {crm_id} with 1C {onec_id} (concurrent link)"
+            )
+
+    def update_base(
+        self,
+        entity: str,
+        crm_id: str,
+        onec_id: str,
+        *,
+        base: Any,
+        crm_hash: str | None,
+        onec_hash: str | None,
+        conn: Connection | None = None,
+    ) -> Xref:
+        """Record a new agreed base (and per-side hashes) for an existing link.
+
+        Raises:
+            NotFoundError: the pair is not linked.
+        """
+        with self._write(conn) as c:
+            stmt = (
+                sa.update(t)
+                .where(t.c.entity == entity, t.c.crm_id == crm_id, t.c.onec_id == onec_id)
+                .values(base=base, crm_hash=crm_hash, onec_hash=onec_hash, updated_at=self._now())
+                .returning(*t.c)
+            )
+            updated = to_model(Xref, c.execute(stmt).first())
+        if updated is None:
+            raise NotFoundError(f"{entity}: crm {crm_id} and 1C {onec_id} are not linked")
+        return updated
+
+    def _existing_pair(self, c: Connection, entity: str, crm_id: str, onec_id: str) -> Xref | None:
+        query = sa.select(t).where(t.c.entity == entity, sa.or_(t.c.crm_id == crm_id, t.c.onec_id == onec_id))
+        if self.is_postgres:
+            query = query.with_for_update()
+        rows = [Xref(**r._mapping) for r in c.execute(query)]
+        for row in rows:
+            if (row.crm_id, row.onec_id) != (crm_id, onec_id):
+                raise XrefConflictError(
+                    f"{entity}: cannot link crm {crm_id} with 1C {onec_id}: "
+                    f"crm {row.crm_id} is already linked with 1C {row.onec_id} (xref id {row.id})"
+                )
+        return rows[0] if rows else None
+
+    def _set_base(
+        self, c: Connection, row: Xref, base: Any, crm_hash: str | None, onec_hash: str | None
+    ) -> Xref:
+        values = {"base": base, "crm_hash": crm_hash, "onec_hash": onec_hash}
+        values = {k: v for k, v in values.items() if v is not None}
+        if not values:
+            return row
+        stmt = sa.update(t).where(t.c.id == row.id).values(**values, updated_at=self._now()).returning(*t.c)
+        return Xref(**c.execute(stmt).one()._mapping)
+
+
+def _get(c: Connection, entity: str, condition: sa.ColumnElement[bool]) -> Xref | None:
+    return to_model(Xref, c.execute(sa.select(t).where(t.c.entity == entity, condition)).first())

@@ -1,0 +1,226 @@
+"""The staging tables, defined once with SQLAlchemy Core.
+
+The first Alembic migration (``migrations/versions/0001_initial.py``) creates exactly these tables; a test
+compares the migrated database with this ``metadata``. All datetimes are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SYSTEMS = ("crm", "onec")
+INTENT_OPS = ("create", "update", "mark_deleted")
+INTENT_STATES = ("pending", "done", "failed", "abandoned")
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """``DateTime(timezone=True)`` that only accepts aware datetimes and always returns aware UTC ones.
+
+    SQLite keeps no offset, so values are converted to UTC before they are stored.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: staging stores timezone-aware UTC only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+# Autoincrementing surrogate key: BIGINT identity on PostgreSQL, INTEGER (rowid alias) on SQLite.
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+metadata = sa.MetaData(naming_convention=NAMING)
+
+seen_record = sa.Table(
+    "seen_record",
+    metadata,
+    sa.Column("system", sa.Text, primary_key=True),
+    sa.Column("entity", sa.Text, primary_key=True),
+    sa.Column("external_id", sa.Text, primary_key=True),
+    sa.Column("version", sa.Text, nullable=True),
+    sa.Column("source_ts", UtcDateTime, nullable=True),
+    sa.Column("content_hash", sa.Text, nullable=False),
+    sa.Column("raw", sa.JSON, nullable=False),
+    sa.Column("normalised", sa.JSON, nullable=True),
+    sa.Column("deleted", sa.Boolean, nullable=False),
+    sa.Column("first_seen", UtcDateTime, nullable=False),
+    sa.Column("last_seen", UtcDateTime, nullable=False),
+    sa.CheckConstraint(_in("system", SYSTEMS), name="system"),
+)
+
+xref = sa.Table(
+    "xref",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("entity", sa.Text, nullable=False),
+    sa.Column("crm_id", sa.Text, nullable=False),
+    sa.Column("onec_id", sa.Text, nullable=False),
+    sa.Column("crm_hash", sa.Text, nullable=True),
+    sa.Column("onec_hash", sa.Text, nullable=True),
+    sa.Column("base", sa.JSON, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("entity", "crm_id"),
+    sa.UniqueConstraint("entity", "onec_id"),
+)
+
+write_intent = sa.Table(
+    "write_intent",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("entity", sa.Text, nullable=False),
+    sa.Column("target_system", sa.Text, nullable=False),
+    sa.Column("op", sa.Text, nullable=False),
+    sa.Column("source_system", sa.Text, nullable=False),
+    sa.Column("source_id", sa.Text, nullable=False),
+    sa.Column("match_key", sa.Text, nullable=True),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("payload_hash", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("target_id", sa.Text, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("run_id", sa.Text, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.CheckConstraint(_in("target_system", SYSTEMS), name="target_system"),
+    sa.CheckConstraint(_in("source_system", SYSTEMS), name="source_system"),
+    sa.CheckConstraint(_in("op", INTENT_OPS), name="op"),
+    sa.CheckConstraint(_in("state", INTENT_STATES), name="state"),
+    sa.CheckConstraint("source_system <> target_system", name="direction"),
+    sa.Index("ix_write_intent_entity_target_system_state", "entity", "target_system", "state"),
+    # The outbox rule: at most one pending intent per source record and target.
+    sa.Index(
+        "uq_write_intent_pending",
+        "entity",
+        "target_system",
+        "source_system",
+        "source_id",
+        unique=True,
+        sqlite_where=sa.text("state = 'pending'"),
+        postgresql_where=sa.text("state = 'pending'"),
+    ),
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("entity", sa.Text, nullable=False),
+    sa.Column("system", sa.Text, nullable=False),
+    sa.Column("external_id", sa.Text, nullable=False),
+    sa.Column("field", sa.Text, nullable=False),
+    sa.Column("reason_ru", sa.Text, nullable=False),
+    sa.Column("reason_en", sa.Text, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=True),
+    sa.Column("first_seen", UtcDateTime, nullable=False),
+    sa.Column("last_seen", UtcDateTime, nullable=False),
+    sa.Column("occurrences", sa.Integer, nullable=False),
+    sa.Column("resolved_at", UtcDateTime, nullable=True),
+    sa.CheckConstraint(_in("system", SYSTEMS), name="system"),
+    sa.Index(
+        "uq_quarantine_open",
+        "entity",
+        "system",
+        "external_id",
+        "field",
+        unique=True,
+        sqlite_where=sa.text("resolved_at IS NULL"),
+        postgresql_where=sa.text("resolved_at IS NULL"),
+    ),
+)
+
+conflict = sa.Table(
+    "conflict",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("entity", sa.Text, nullable=False),
+    sa.Column("crm_id", sa.Text, nullable=False),
+    sa.Column("onec_id", sa.Text, nullable=False),
+    sa.Column("field", sa.Text, nullable=False),
+    sa.Column("crm_value", sa.JSON, nullable=True),
+    sa.Column("onec_value", sa.JSON, nullable=True),
+    sa.Column("base_value", sa.JSON, nullable=True),
+    sa.Column("detected_at", UtcDateTime, nullable=False),
+    sa.Column("resolved_at", UtcDateTime, nullable=True),
+    sa.Column("resolution", sa.Text, nullable=True),
+    sa.Index(
+        "uq_conflict_open",
+        "entity",
+        "crm_id",
+        "onec_id",
+        "field",
+        unique=True,
+        sqlite_where=sa.text("resolved_at IS NULL"),
+        postgresql_where=sa.text("resolved_at IS NULL"),
+    ),
+)
+
+# Append-only and hash-chained; triggers created by the migration reject UPDATE and DELETE.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("ts", UtcDateTime, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("run_id", sa.Text, nullable=True),
+    sa.Column("entity", sa.Text, nullable=True),
+    sa.Column("entity_key", sa.Text, nullable=True),
+    sa.Column("op", sa.Text, nullable=False),
+    sa.Column("system", sa.Text, nullable=True),
+    sa.Column("result", sa.Text, nullable=False),
+    sa.Column("detail", sa.JSON, nullable=True),
+    sa.Column("prev_hash", sa.Text, nullable=False),
+    sa.Column("hash", sa.Text, nullable=False),
+    sa.UniqueConstraint("hash"),
+    sa.Index("ix_audit_log_entity_entity_key", "entity", "entity_key"),
+)
+
+watermark = sa.Table(
+    "watermark",
+    metadata,
+    sa.Column("system", sa.Text, primary_key=True),
+    sa.Column("entity", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.CheckConstraint(_in("system", SYSTEMS), name="system"),
+)
+
+run_stats = sa.Table(
+    "run_stats",
+    metadata,
+    sa.Column("run_id", sa.Text, primary_key=True),
+    sa.Column("entity", sa.Text, primary_key=True),
+    sa.Column("task", sa.Text, primary_key=True),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("finished_at", UtcDateTime, nullable=True),
+    sa.Column("counters", sa.JSON, nullable=False),
+)
