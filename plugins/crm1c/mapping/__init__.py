@@ -1,0 +1,1 @@
+"""Mappings as validated data: loaders for ``include/mappings/*.yaml``."""
