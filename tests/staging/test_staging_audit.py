@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from crm1c.staging.hashing import GENESIS_HASH
+from crm1c.hashing import GENESIS_HASH
 from crm1c.staging.repo.audit import chain_hash
 from crm1c.staging.schema import audit_log
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crm1c import hashing
 from crm1c.domain.issues import Issue, preview
 from crm1c.domain.requisites import validate_inn, validate_kpp
 from crm1c.domain.text import control_chars, normalize_line, normalize_multiline, utf16_len
@@ -118,9 +117,8 @@ def synced_values(cp: Counterparty) -> dict[str, Any]:
 
 
 def content_hash(cp: Counterparty) -> str:
-    """sha256 of the canonical JSON of :data:`SYNCED_FIELDS` (same encoding as ``staging.hashing``)."""
-    text = json.dumps(synced_values(cp), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """sha256 of the canonical JSON of :data:`SYNCED_FIELDS` ."""
+    return hashing.content_hash(synced_values(cp))
 
 
 def validate(cp: Counterparty, mapping: CounterpartyMapping) -> list[Issue]:

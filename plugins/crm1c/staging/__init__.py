@@ -10,9 +10,9 @@ Plain Python + SQLAlchemy (no Airflow imports). SQLite file by default, PostgreS
 
 from __future__ import annotations
 
+from crm1c.hashing import canonical_json, content_hash
 from crm1c.staging.db import make_engine, migrate, read_only
 from crm1c.staging.errors import IntentStateError, NotFoundError, StagingError, XrefConflictError
-from crm1c.staging.hashing import canonical_json, content_hash
 from crm1c.staging.models import (
     AuditEntry,
     Conflict,

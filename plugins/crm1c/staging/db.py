@@ -20,7 +20,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from crm1c.staging.hashing import canonical_json
+from crm1c.hashing import canonical_json
 
 READ_ONLY_OPTION = "crm1c_read_only"
 BUSY_TIMEOUT_MS = 30_000

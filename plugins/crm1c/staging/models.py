@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from crm1c.staging.hashing import content_hash
+from crm1c.hashing import content_hash
 
 
 @dataclass(frozen=True, slots=True)

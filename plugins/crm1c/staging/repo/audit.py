@@ -12,8 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from crm1c.hashing import GENESIS_HASH, canonical_json, jsonable, sha256_hex
 from crm1c.staging.db import AUDIT_LOCK_KEY
-from crm1c.staging.hashing import GENESIS_HASH, canonical_json, jsonable, sha256_hex
 from crm1c.staging.models import AuditEntry
 from crm1c.staging.repo.base import StagingBase
 from crm1c.staging.schema import audit_log as t

@@ -7,8 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from crm1c.hashing import content_hash
 from crm1c.staging.errors import IntentStateError, NotFoundError, StagingError
-from crm1c.staging.hashing import content_hash
 from crm1c.staging.models import WriteIntent, Xref
 from crm1c.staging.repo.xref import Xrefs
 from crm1c.staging.schema import write_intent as t

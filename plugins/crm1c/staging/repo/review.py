@@ -7,8 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from crm1c.hashing import canonical_json
 from crm1c.staging.errors import NotFoundError, StagingError
-from crm1c.staging.hashing import canonical_json
 from crm1c.staging.models import Conflict, QuarantineItem
 from crm1c.staging.repo.base import StagingBase
 from crm1c.staging.schema import conflict as ct
