@@ -22,6 +22,8 @@ class SeenInput:
     version: str | None = None
     source_ts: datetime | None = None
     content_hash: str | None = None
+    match_key: str | None = None
+    dirty: bool = True  # False for records we wrote ourselves: nothing for the planner to do
 
     def effective_hash(self) -> str:
         if self.content_hash is not None:
@@ -57,6 +59,8 @@ class SeenRecord:
     deleted: bool
     first_seen: datetime
     last_seen: datetime
+    match_key: str | None = None
+    dirty: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,7 @@ class WriteIntent:
     run_id: str | None
     created_at: datetime
     updated_at: datetime
+    tried_at: datetime | None = None
     resumed: bool = False
 
 

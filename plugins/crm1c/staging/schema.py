@@ -11,6 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from crm1c.clients import ratelimit
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -73,7 +75,13 @@ seen_record = sa.Table(
     sa.Column("deleted", sa.Boolean, nullable=False),
     sa.Column("first_seen", UtcDateTime, nullable=False),
     sa.Column("last_seen", UtcDateTime, nullable=False),
+    # Business key (e.g. ``inn:…/kpp:…``) for matching across systems; added in 0002.
+    sa.Column("match_key", sa.Text, nullable=True),
+    # Set when the record arrives new or changed, cleared once the planner has handled it; added in 0002.
+    sa.Column("dirty", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.CheckConstraint(_in("system", SYSTEMS), name="system"),
+    sa.Index("ix_seen_record_entity_system_match_key", "entity", "system", "match_key"),
+    sa.Index("ix_seen_record_system_entity_dirty", "system", "entity", "dirty"),
 )
 
 xref = sa.Table(
@@ -111,6 +119,8 @@ write_intent = sa.Table(
     sa.Column("run_id", sa.Text, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    # When a loader last started the external call; set means "may already be written" (added in 0002).
+    sa.Column("tried_at", UtcDateTime, nullable=True),
     sa.CheckConstraint(_in("target_system", SYSTEMS), name="target_system"),
     sa.CheckConstraint(_in("source_system", SYSTEMS), name="source_system"),
     sa.CheckConstraint(_in("op", INTENT_OPS), name="op"),
@@ -224,3 +234,8 @@ run_stats = sa.Table(
     sa.Column("finished_at", UtcDateTime, nullable=True),
     sa.Column("counters", sa.JSON, nullable=False),
 )
+
+
+# The client-side leaky bucket shared by every task that calls one Bitrix24 portal (added in 0002). It is
+# defined once, next to :class:`crm1c.clients.ratelimit.SqlBucket`, and copied into this metadata.
+rate_limit_bucket = ratelimit.rate_limit_bucket.to_metadata(metadata)

@@ -69,6 +69,11 @@ class Outbox(Xrefs):
                     return WriteIntent(**resumed._mapping, resumed=True)
         raise StagingError(f"could not open a write intent for {entity} {source_system}:{source_id}")
 
+    def mark_tried(self, intent_ids: list[int], *, conn: Connection | None = None) -> None:
+        """Record that external calls for these intents are about to start (commit before calling)."""
+        with self._write(conn) as c:
+            c.execute(sa.update(t).where(t.c.id.in_(intent_ids)).values(tried_at=self._now()))
+
     def complete_intent(
         self, intent_id: int, target_id: str, *, conn: Connection | None = None
     ) -> WriteIntent:

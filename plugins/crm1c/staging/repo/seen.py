@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -85,11 +85,65 @@ class SeenRecords(StagingBase):
                     sa.update(t)
                     .where(t.c.system == system, t.c.entity == entity, t.c.external_id.in_(part))
                     .where(t.c.deleted.is_(False))
-                    .values(deleted=True)
+                    .values(deleted=True, dirty=True)
                     .returning(t.c.external_id)
                 )
                 done.extend(c.execute(stmt).scalars())
         return sorted(done)
+
+    def seen_versions(
+        self, system: str, entity: str, *, conn: Connection | None = None
+    ) -> Iterator[tuple[str, str | None, bool]]:
+        """``(external_id, version, deleted)`` of every seen record, streamed in external_id order."""
+        query = (
+            sa.select(t.c.external_id, t.c.version, t.c.deleted)
+            .where(t.c.system == system, t.c.entity == entity)
+            .order_by(t.c.external_id)
+        )
+        with self._read(conn) as c:
+            yield from c.execution_options(yield_per=5000).execute(query).tuples()
+
+    def dirty_records(
+        self, system: str, entity: str, *, limit: int = 500, conn: Connection | None = None
+    ) -> list[SeenRecord]:
+        """Up to ``limit`` records waiting for the planner (new, changed or tombstoned), by external_id."""
+        query = (
+            sa.select(t)
+            .where(t.c.system == system, t.c.entity == entity, t.c.dirty.is_(True))
+            .order_by(t.c.external_id)
+            .limit(limit)
+        )
+        with self._read(conn) as c:
+            return [SeenRecord(**r._mapping) for r in c.execute(query)]
+
+    def set_dirty(
+        self,
+        system: str,
+        entity: str,
+        external_ids: Iterable[str],
+        dirty: bool,
+        *,
+        conn: Connection | None = None,
+    ) -> None:
+        """Flag records for the planner again (``dirty=True``) or as handled (``False``)."""
+        ids = sorted(set(external_ids))
+        with self._write(conn) as c:
+            for part in chunks(ids):
+                c.execute(
+                    sa.update(t)
+                    .where(t.c.system == system, t.c.entity == entity, t.c.external_id.in_(part))
+                    .values(dirty=dirty)
+                )
+
+    def by_match_key(
+        self, system: str, entity: str, match_key: str, *, conn: Connection | None = None
+    ) -> list[SeenRecord]:
+        """Live (not tombstoned) records of one system that carry ``match_key``."""
+        query = sa.select(t).where(
+            t.c.entity == entity, t.c.system == system, t.c.match_key == match_key, t.c.deleted.is_(False)
+        )
+        with self._read(conn) as c:
+            return [SeenRecord(**r._mapping) for r in c.execute(query.order_by(t.c.external_id))]
 
     def _known(self, c: Connection, system: str, entity: str, ids: list[str]) -> dict[str, tuple[str, bool]]:
         known: dict[str, tuple[str, bool]] = {}
@@ -104,6 +158,7 @@ class SeenRecords(StagingBase):
     def _upsert_statement(self) -> Any:
         stmt = self._insert(t)
         updated = ("version", "source_ts", "content_hash", "raw", "normalised", "deleted", "last_seen")
+        updated += ("match_key", "dirty")
         return stmt.on_conflict_do_update(
             index_elements=list(_KEY), set_={name: stmt.excluded[name] for name in updated}
         )
@@ -145,6 +200,8 @@ def _full_row(system: str, entity: str, rec: SeenInput, digest: str, now: dateti
         "deleted": False,
         "first_seen": now,
         "last_seen": now,
+        "match_key": rec.match_key,
+        "dirty": rec.dirty,
     }
 
 

@@ -1,0 +1,154 @@
+"""Keyset listing of Bitrix24 ``*.list`` methods (protocols C.4, C.12, C.16).
+
+Each call sends ``start=-1`` (no COUNT), ``order {ID: ASC}`` and ``filter {">ID": last}``; a page with
+fewer than 50 rows is the last one. The batched variant chains up to 50 such calls in ONE ``batch``
+request: call *i* filters ``>ID`` on ``$result[p<i-1>][49][ID]`` (``[items][49][id]`` for ``crm.item.list``),
+the last row of the previous call's page, which the portal substitutes in order. That reads up to
+50 × 50 = 2,500 rows per HTTP request. After the first short page the rest of the batch is discarded
+(its reference pointed past the end). Every page is checked to continue strictly after the previous
+one, so a reference the server failed to substitute can never produce duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from crm1c.clients.bitrix24_batch import MAX_COMMANDS, BatchResult
+from crm1c.clients.bitrix24_errors import SYSTEM
+from crm1c.clients.errors import ExternalSystemError, RetryableError
+from crm1c.clients.phpquery import BatchRef
+from crm1c.clients.phpquery import command as encode_command
+
+if TYPE_CHECKING:
+    from crm1c.clients.bitrix24 import Bitrix24Client
+
+PAGE = 50
+PageCallback = Callable[[list[dict], Any], None]
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """What to list; ``items_key`` names the nesting of ``crm.item.list``-style results (``result.items``)."""
+
+    method: str
+    filter: Mapping[str, Any] | None = None
+    select: Sequence[str] | None = None
+    order_field: str = "ID"
+    items_key: str | None = None
+    params: Mapping[str, Any] | None = None
+
+    def start_after(self) -> Any:
+        """Resume point given as ``filter[">ID"]`` by the caller (None = from the beginning)."""
+        return (self.filter or {}).get(f">{self.order_field}")
+
+    def call_params(self, after: Any) -> dict[str, Any]:
+        flt = {k: v for k, v in (self.filter or {}).items() if k != f">{self.order_field}"}
+        if after is not None:
+            flt[f">{self.order_field}"] = after
+        params: dict[str, Any] = {**(self.params or {}), "order": {self.order_field: "ASC"}, "start": -1}
+        if flt:
+            params["filter"] = flt
+        if self.select:
+            select = list(self.select)
+            params["select"] = select if self.order_field in select else [*select, self.order_field]
+        return params
+
+    def rows(self, result: Any) -> list[dict]:
+        data = result.get(self.items_key) if self.items_key and isinstance(result, Mapping) else result
+        if isinstance(data, Mapping):  # PHP-serialised list with non-sequential keys
+            data = list(data.values())
+        if not isinstance(data, list):
+            raise ExternalSystemError(f"{self.method}: list result is not an array", system=SYSTEM)
+        return data
+
+
+def _key(value: Any) -> Any:
+    """Comparable form of an ID (classic methods return numeric strings)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _check_order(spec: ListSpec, rows: list[dict], after: Any) -> Any:
+    """Return the last key of ``rows`` after checking the keys rise strictly and start after ``after``."""
+    last = after
+    for row in rows:
+        key = _key(row.get(spec.order_field))
+        if key is None or (last is not None and not key > _key(last)):
+            raise ExternalSystemError(
+                f"{spec.method}: keyset paging went backwards ({spec.order_field} {key!r} after {last!r}); "
+                "stopping to avoid duplicates",
+                system=SYSTEM,
+                code="PAGING_ORDER",
+            )
+        last = key
+    return last
+
+
+def iter_pages(client: Bitrix24Client, spec: ListSpec, callback: PageCallback | None) -> Iterator[list[dict]]:
+    """One request per page of ≤50 rows."""
+    after = spec.start_after()
+    while True:
+        envelope = client.call(spec.method, spec.call_params(after), write=False)
+        rows = spec.rows(envelope.get("result"))
+        after = _check_order(spec, rows, after)
+        if callback:
+            callback(rows, after)
+        if rows:
+            yield rows
+        if len(rows) < PAGE:
+            return
+
+
+def _batch_commands(spec: ListSpec, after: Any, width: int) -> dict[str, str]:
+    cmds: dict[str, str] = {}
+    nesting = (spec.items_key,) if spec.items_key else ()
+    for i in range(width):
+        ref = after if i == 0 else BatchRef(f"p{i - 1}", *nesting, PAGE - 1, spec.order_field)
+        params = spec.call_params(None) if i == 0 and after is None else spec.call_params(ref)
+        cmds[f"p{i}"] = encode_command(spec.method, params)
+    return cmds
+
+
+def _collect(spec: ListSpec, result: BatchResult, after: Any) -> tuple[list[dict], Any, bool]:
+    """Rows of the chained pages, in order, up to and including the first short page."""
+    rows_all: list[dict] = []
+    for key in result.keys:
+        if key in result.errors:
+            raise result.errors[key]
+        if key not in result.results:
+            raise RetryableError(f"{spec.method}: batch command {key} did not run", system=SYSTEM)
+        rows = spec.rows(result.results[key])
+        after = _check_order(spec, rows, after)
+        rows_all.extend(rows)
+        if len(rows) < PAGE:
+            return rows_all, after, True
+    return rows_all, after, False
+
+
+def iter_batched(
+    client: Bitrix24Client, spec: ListSpec, width: int, callback: PageCallback | None
+) -> Iterator[list[dict]]:
+    """Up to ``width`` chained list calls per ``batch`` request; yields the rows of each request."""
+    if not 1 <= width <= MAX_COMMANDS:
+        raise ValueError(f"calls_per_batch must be 1..{MAX_COMMANDS}")
+    after = spec.start_after()
+    while True:
+        cmds = _batch_commands(spec, after, width)
+
+        def attempt(cmds: dict[str, str] = cmds, after: Any = after) -> tuple[list[dict], Any, bool]:
+            envelope = client._attempt("batch", {"halt": 0, "cmd": cmds})
+            return _collect(spec, BatchResult.from_envelope(envelope, list(cmds), client.conn_id), after)
+
+        rows, after, done = client.retry.run(
+            attempt, write=False, stats=client.stats, what=f"bitrix24 {spec.method}"
+        )
+        if callback:
+            callback(rows, after)
+        if rows:
+            yield rows
+        if done:
+            return
