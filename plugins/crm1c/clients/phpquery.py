@@ -22,14 +22,15 @@ _REF_PART = re.compile(r"^[A-Za-z0-9_]+$")
 
 @dataclass(frozen=True)
 class BatchRef:
-    """Reference to an earlier command's result inside one batch: ``BatchRef("c0", 49, "ID")``."""
+    """Reference to an earlier command's result in one batch: ``BatchRef("c0", 49, "ID")``, or the whole
+    (scalar) result of an ``*.add``: ``BatchRef("c0")``."""
 
     command: str
     path: tuple[str | int, ...]
 
     def __init__(self, command: str, *path: str | int) -> None:
         parts = (command, *path)
-        if not path or not all(_REF_PART.match(str(p)) for p in parts):
+        if not all(_REF_PART.match(str(p)) for p in parts):
             raise ValueError(f"invalid batch reference parts: {parts!r}")
         object.__setattr__(self, "command", command)
         object.__setattr__(self, "path", tuple(path))

@@ -135,16 +135,46 @@ class Outbox(Xrefs):
         return WriteIntent(**row._mapping)
 
     def pending_intents(
-        self, entity: str, target_system: str, *, conn: Connection | None = None
+        self,
+        entity: str,
+        target_system: str,
+        *,
+        after_id: int = 0,
+        limit: int | None = None,
+        conn: Connection | None = None,
     ) -> list[WriteIntent]:
-        """Pending intents for one entity and target, oldest first (what a crashed run left behind)."""
+        """Pending intents for one entity and target, oldest first (what a crashed run left behind);
+        ``after_id``/``limit`` page through them."""
         query = (
             sa.select(t)
             .where(t.c.entity == entity, t.c.target_system == target_system, t.c.state == "pending")
+            .where(t.c.id > after_id)
             .order_by(t.c.id)
+            .limit(limit)
         )
         with self._read(conn) as c:
             return [WriteIntent(**r._mapping) for r in c.execute(query)]
+
+    def pending_intent(
+        self,
+        entity: str,
+        target_system: str,
+        source_system: str,
+        source_id: str,
+        *,
+        conn: Connection | None = None,
+    ) -> WriteIntent | None:
+        """The pending intent for one source record and target, if any."""
+        query = sa.select(t).where(
+            t.c.entity == entity,
+            t.c.target_system == target_system,
+            t.c.source_system == source_system,
+            t.c.source_id == source_id,
+            t.c.state == "pending",
+        )
+        with self._read(conn) as c:
+            row = c.execute(query).first()
+        return None if row is None else WriteIntent(**row._mapping)
 
     def _locked_intent(self, c: Connection, intent_id: int) -> WriteIntent:
         query = sa.select(t).where(t.c.id == intent_id)

@@ -104,15 +104,24 @@ class SeenRecords(StagingBase):
             yield from c.execution_options(yield_per=5000).execute(query).tuples()
 
     def dirty_records(
-        self, system: str, entity: str, *, limit: int = 500, conn: Connection | None = None
+        self,
+        system: str,
+        entity: str,
+        *,
+        limit: int = 500,
+        after: str | None = None,
+        conn: Connection | None = None,
     ) -> list[SeenRecord]:
-        """Up to ``limit`` records waiting for the planner (new, changed or tombstoned), by external_id."""
+        """Up to ``limit`` records waiting for the planner (new, changed or tombstoned) with external_id
+        greater than ``after``, by external_id."""
         query = (
             sa.select(t)
             .where(t.c.system == system, t.c.entity == entity, t.c.dirty.is_(True))
             .order_by(t.c.external_id)
             .limit(limit)
         )
+        if after is not None:
+            query = query.where(t.c.external_id > after)
         with self._read(conn) as c:
             return [SeenRecord(**r._mapping) for r in c.execute(query)]
 

@@ -1,0 +1,161 @@
+"""Load into Bitrix24: pending intents as ``batch`` requests of up to 50 commands (25 records).
+
+A new company and its requisite go in one batch (the requisite refers to the company by
+``$result[…]``). Intents tried before by an interrupted attempt are first looked up by ``ORIGIN_ID``
+(the 1C Ref_Key we stamp on every company we create) and adopted if found: never a second company.
+A 1C deletion mark is not propagated as a CRM deletion (irreversible there); it is recorded instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm1c.clients.errors import ExternalSystemError, OutcomeUnknown, RetryableError
+from crm1c.clients.phpquery import BatchRef
+from crm1c.domain.counterparty import Counterparty
+from crm1c.domain.counterparty_codec import to_bitrix
+from crm1c.domain.issues import Issue
+from crm1c.staging import WriteIntent
+from crm1c.sync.counterparties.extract import COMPANY_TYPE_ID
+from crm1c.sync.counterparties.outcome import Outcome, settle
+from crm1c.sync.counterparties.records import ENTITY, crm_seen
+from crm1c.sync.runtime import Progress, SyncEnv
+
+CHUNK = 25  # two commands per record at most: 50 per batch request
+
+
+def load_crm(env: SyncEnv) -> dict[str, Any]:
+    """Execute every pending CRM intent, 25 records per batch request."""
+    if env.dry_run:
+        return dict(env.counters)
+    progress = Progress("load_crm")
+    after = 0
+    while intents := env.staging.pending_intents(ENTITY, "crm", after_id=after, limit=CHUNK):
+        after = intents[-1].id
+        for intent, outcome in _run_chunk(env, intents):
+            settle(env, intent, outcome)
+            progress.advance()
+    progress.finish()
+    return dict(env.counters)
+
+
+def _run_chunk(env: SyncEnv, intents: list[WriteIntent]) -> list[tuple[WriteIntent, Outcome]]:
+    tried_before = [i for i in intents if i.tried_at is not None and i.op == "create"]
+    env.staging.mark_tried([i.id for i in intents])
+    env.checkpoint("after_intent")
+    try:
+        found = _lookup(env, tried_before) if tried_before else {}
+        plans = [(i, _commands(env, i, n, found.get(i.id))) for n, i in enumerate(intents)]
+        commands = {k: v for _, cmds in plans for k, v in cmds.items()}
+        result = env.crm.batch(commands, write=True) if commands else None
+    except (OutcomeUnknown, RetryableError) as exc:
+        return [(i, Outcome(retry=str(exc))) for i in intents]
+    env.checkpoint("after_external_create")
+    return [(i, _outcome(env, i, n, cmds, result, found.get(i.id))) for n, (i, cmds) in enumerate(plans)]
+
+
+def _lookup(env: SyncEnv, intents: list[WriteIntent]) -> dict[int, tuple[dict, dict | None]]:
+    """Companies an interrupted attempt may already have created: ``intent id → (company, requisite)``."""
+    commands: dict[str, Any] = {}
+    for n, intent in enumerate(intents):
+        flt = {"ORIGINATOR_ID": env.mapping.links.crm.originator_id, "ORIGIN_ID": intent.payload["onec_id"]}
+        commands[f"c{n}"] = ("crm.company.list", {"filter": flt, "order": {"ID": "ASC"}, "start": -1})
+        commands[f"r{n}"] = (
+            "crm.requisite.list",
+            {
+                "filter": {"ENTITY_TYPE_ID": COMPANY_TYPE_ID, "ENTITY_ID": BatchRef(f"c{n}", 0, "ID")},
+                "order": {"ID": "ASC"},
+                "start": -1,
+            },
+        )
+    result = env.crm.batch(commands, write=False)
+    found: dict[int, tuple[dict, dict | None]] = {}
+    for n, intent in enumerate(intents):
+        companies = result.results.get(f"c{n}") or []
+        if companies:
+            requisites = result.results.get(f"r{n}") or []
+            found[intent.id] = (companies[0], requisites[0] if requisites else None)
+    return found
+
+
+def _commands(env: SyncEnv, intent: WriteIntent, n: int, found: tuple[dict, dict | None] | None) -> dict:
+    merged = _merged(intent)
+    if intent.op == "mark_deleted":
+        return {}
+    if intent.op == "create":
+        company, requisite = to_bitrix(merged, env.mapping)
+        if found is not None:  # adopted: add the requisite only if the first attempt did not get to it
+            if found[1] is not None:
+                return {}
+            return {f"r{n}": ("crm.requisite.add", {"fields": {**requisite, "ENTITY_ID": found[0]["ID"]}})}
+        return {
+            f"c{n}": ("crm.company.add", {"fields": company, "params": {"REGISTER_SONET_EVENT": "N"}}),
+            f"r{n}": ("crm.requisite.add", {"fields": {**requisite, "ENTITY_ID": BatchRef(f"c{n}")}}),
+        }
+    current = env.staging.get_seen("crm", ENTITY, intent.target_id)
+    raw = current.raw if current is not None else {"company": None, "requisite": None}
+    company, requisite = to_bitrix(
+        merged,
+        env.mapping,
+        only=intent.payload["fields"],
+        current_company=raw["company"],
+        current_requisite=raw["requisite"],
+    )
+    commands: dict[str, Any] = {}
+    if company:
+        commands[f"c{n}"] = ("crm.company.update", {"id": intent.target_id, "fields": company})
+    if requisite and raw["requisite"]:
+        commands[f"r{n}"] = ("crm.requisite.update", {"id": raw["requisite"]["ID"], "fields": requisite})
+    elif requisite:
+        commands[f"r{n}"] = ("crm.requisite.add", {"fields": {**requisite, "ENTITY_ID": intent.target_id}})
+    return commands
+
+
+def _outcome(
+    env: SyncEnv,
+    intent: WriteIntent,
+    n: int,
+    commands: dict,
+    result: Any,
+    found: tuple[dict, dict | None] | None,
+) -> Outcome:
+    merged = _merged(intent)
+    errors = {k: result.errors[k] for k in commands if result is not None and k in result.errors}
+    if f"c{n}" in errors:
+        return _failed(errors[f"c{n}"])
+    if intent.op == "mark_deleted":
+        return Outcome(target_id=intent.target_id)  # recorded in the audit log, not deleted in the CRM
+    if intent.op == "create" and found is None:
+        company_id = str(result.results[f"c{n}"])
+    else:
+        company_id = str(found[0]["ID"]) if found is not None else str(intent.target_id)
+    company, requisite = to_bitrix(merged, env.mapping)
+    current = env.staging.get_seen("crm", ENTITY, company_id)
+    old_company = (current.raw["company"] if current else None) or (found[0] if found else {})
+    old_requisite = (current.raw["requisite"] if current else None) or (found[1] if found else None) or {}
+    company_row = {**old_company, **company, "ID": company_id}
+    requisite_row = None if f"r{n}" in errors else {**old_requisite, **requisite}
+    if f"r{n}" in errors:  # the company exists; the requisite follows on the next run
+        env.count("crm_requisite_errors")
+    seen = crm_seen(company_row, requisite_row, env.mapping, dirty=f"r{n}" in errors)
+    return Outcome(target_id=company_id, seen=seen, adopted=found is not None)
+
+
+def _failed(exc: ExternalSystemError) -> Outcome:
+    if isinstance(exc, OutcomeUnknown | RetryableError):
+        return Outcome(retry=str(exc))
+    return Outcome(
+        issue=Issue(
+            "*",
+            f"crm_{exc.code or exc.status}",
+            f"Битрикс24 отклонил запись: {exc.message}",
+            f"Bitrix24 rejected the write: {exc.message}",
+        )
+    )
+
+
+def _merged(intent: WriteIntent) -> Counterparty:
+    p = intent.payload
+    return Counterparty(**p["merged"]).model_copy(
+        update={"crm_id": p.get("crm_id"), "onec_ref": p.get("onec_id")}
+    )

@@ -1,0 +1,142 @@
+"""Load into 1C: execute pending intents exactly once, through a small pool of parallel connections.
+
+Before each chunk of external calls the intents are marked *tried* (committed). An intent that was
+already tried by an earlier, interrupted attempt is looked up in 1C by its key before anything is
+created, and adopted if found — so a crash or timeout at any point never creates a duplicate.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from crm1c.clients.errors import (
+    ExternalSystemError,
+    NotFound,
+    OutcomeUnknown,
+    PeriodClosed,
+    PreconditionFailed,
+    RetryableError,
+    ValidationRejected,
+)
+from crm1c.clients.odata_filter import F
+from crm1c.domain.counterparty import Counterparty
+from crm1c.domain.counterparty_codec import CodecError, to_onec
+from crm1c.domain.issues import Issue
+from crm1c.staging import WriteIntent
+from crm1c.sync.counterparties.outcome import Outcome, settle
+from crm1c.sync.counterparties.records import ENTITY, ONEC_SET, onec_seen
+from crm1c.sync.runtime import Progress, SyncEnv
+
+CHUNK = 200
+
+
+def load_onec(env: SyncEnv) -> dict[str, Any]:
+    """Execute every pending 1C intent; branches whose head is not in 1C yet get one more pass."""
+    if env.dry_run:
+        return dict(env.counters)
+    progress = Progress("load_onec")
+    waiting: list[WriteIntent] = []
+    with ThreadPoolExecutor(max_workers=max(1, env.onec_pool), thread_name_prefix="onec") as pool:
+        after = 0
+        while intents := env.staging.pending_intents(ENTITY, "onec", after_id=after, limit=CHUNK):
+            after = intents[-1].id
+            waiting += _run_chunk(env, pool, intents, progress, final=False)
+        if waiting:
+            _run_chunk(env, pool, [env.staging.get_intent(i.id) for i in waiting], progress, final=True)
+    progress.finish()
+    return dict(env.counters)
+
+
+def _run_chunk(
+    env: SyncEnv, pool: ThreadPoolExecutor, intents: list[WriteIntent], progress: Progress, *, final: bool
+) -> list[WriteIntent]:
+    tried_before = {i.id for i in intents if i.tried_at is not None}
+    env.staging.mark_tried([i.id for i in intents])
+    env.checkpoint("after_intent")
+    outcomes = list(pool.map(lambda i: _apply(env, i, i.id in tried_before, final), intents))
+    waiting = []
+    for intent, outcome in zip(intents, outcomes, strict=True):
+        if outcome.retry == "head":
+            waiting.append(intent)
+            continue
+        settle(env, intent, outcome)
+        progress.advance()
+    return waiting
+
+
+def _apply(env: SyncEnv, intent: WriteIntent, maybe_written: bool, final: bool) -> Outcome:
+    merged = Counterparty(**intent.payload["merged"])
+    fields = intent.payload["fields"]
+    try:
+        head = _head_ref(env, merged)
+        if intent.op == "create":
+            if maybe_written and (found := _find(env, merged)) is not None:
+                return _written(env, found, adopted=True)
+            row = env.onec.create(ONEC_SET, to_onec(merged, env.mapping, head))
+            env.checkpoint("after_external_create")
+            return _written(env, row)
+        current = env.staging.get_seen("onec", ENTITY, intent.target_id)
+        if current is None:
+            return Outcome(retry="the 1C record is not in staging yet")
+        body = to_onec(merged, env.mapping, head, only=fields, current=current.raw)
+        return _written(env, env.onec.update(ONEC_SET, intent.target_id, body, current.version))
+    except CodecError as exc:
+        if exc.issue.code == "head_required" and not final:
+            return Outcome(retry="head")
+        return Outcome(issue=exc.issue)
+    except PreconditionFailed:
+        return Outcome(replan=True)
+    except (PeriodClosed, ValidationRejected, NotFound) as exc:
+        return Outcome(issue=_rejected(exc))
+    except (OutcomeUnknown, RetryableError) as exc:
+        return Outcome(retry=str(exc))
+
+
+def _written(env: SyncEnv, row: dict, adopted: bool = False) -> Outcome:
+    return Outcome(
+        target_id=str(row["Ref_Key"]), seen=onec_seen(row, env.mapping, dirty=False), adopted=adopted
+    )
+
+
+def _find(env: SyncEnv, cp: Counterparty) -> dict | None:
+    """The counterparty in 1C with the same ИНН and КПП (preferring the one tagged with our CRM id)."""
+    rows = [
+        r
+        for r in env.onec.list_all(ONEC_SET, filter=(F("ИНН") == cp.inn) & (F("КПП") == (cp.kpp or "")))
+        if not r.get("DeletionMark")
+    ]
+    tagged = [
+        r
+        for r in rows
+        if cp.crm_id
+        and f"{env.mapping.links.onec.prefix}{cp.crm_id}"
+        in str(r.get(env.mapping.links.onec.attribute) or "").split()
+    ]
+    chosen = tagged or rows
+    return chosen[0] if len(chosen) == 1 else None
+
+
+def _head_ref(env: SyncEnv, cp: Counterparty) -> str | None:
+    """A branch's head in 1C: its known Ref_Key, or the one non-branch counterparty with the same ИНН."""
+    if cp.kind != "branch" or cp.head_ref:
+        return cp.head_ref
+    heads = [
+        r
+        for r in env.onec.list_all(
+            ONEC_SET,
+            select=["Ref_Key", "DeletionMark"],
+            filter=(F("ИНН") == cp.inn) & (not F("ОбособленноеПодразделение")),
+        )
+        if not r.get("DeletionMark")
+    ]
+    return str(heads[0]["Ref_Key"]) if len(heads) == 1 else None
+
+
+def _rejected(exc: ExternalSystemError) -> Issue:
+    return Issue(
+        "*",
+        f"onec_{exc.code or exc.status}",
+        f"1С отклонила запись: {exc.message}",
+        f"1C rejected the write: {exc.message}",
+    )

@@ -1,0 +1,80 @@
+"""What every sync step gets: clients, staging, mapping, run identity, progress logging and kill points."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+log = logging.getLogger("crm1c.sync")
+
+#: Named points where a crash is most dangerous; tests stop the process there (``CRM1C_KILL_AT``).
+KILL_POINTS = ("after_intent", "after_external_create", "before_xref_commit", "before_watermark")
+
+
+def checkpoint(name: str, hook: Callable[[str], None] | None = None) -> None:
+    """A crash-test point: ``CRM1C_KILL_AT=<name>`` ends the process here as SIGKILL would; ``hook`` may
+    raise instead (in-process tests). A no-op in production."""
+    if hook is not None:
+        hook(name)
+    if os.environ.get("CRM1C_KILL_AT") == name:
+        log.warning("CRM1C_KILL_AT=%s: stopping the process here", name)
+        os._exit(137)
+
+
+@dataclass
+class SyncEnv:
+    """Everything a step needs. ``crm``/``onec`` are the plain clients; ``staging`` the repository."""
+
+    staging: Any
+    mapping: Any
+    run_id: str
+    crm: Any = None
+    onec: Any = None
+    dry_run: bool = False
+    onec_pool: int = 4
+    overlap: timedelta = timedelta(minutes=5)
+    actor: str = "crm1c"
+    kill_hook: Callable[[str], None] | None = None
+    counters: Counter[str] = field(default_factory=Counter)
+
+    def checkpoint(self, name: str) -> None:
+        checkpoint(name, self.kill_hook)
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counters[name] += n
+
+
+class Progress:
+    """Logs ``done / total (pct), rate`` at most every ``every`` seconds and once at the end."""
+
+    def __init__(
+        self, label: str, total: int | None = None, every: float = 5.0, logger: logging.Logger = log
+    ):
+        self.label, self.total, self.every, self.log = label, total, every, logger
+        self.done = 0
+        self.started = self._last = time.monotonic()
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        if time.monotonic() - self._last >= self.every:
+            self._report()
+
+    def finish(self) -> float:
+        self._report()
+        return self.rate
+
+    @property
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.done / elapsed if elapsed > 0 else 0.0
+
+    def _report(self) -> None:
+        self._last = time.monotonic()
+        total = f"/{self.total} ({100 * self.done / self.total:.0f}%)" if self.total else ""
+        self.log.info("%s: %d%s records, %.1f records/s", self.label, self.done, total, self.rate)
