@@ -21,8 +21,11 @@ def _apps(settings: ContourSettings, args: argparse.Namespace) -> list[tuple[Any
     from contour.bitrix.app import BitrixApp
     from contour.onec.app import OneCApp
 
-    common = {"latency_ms": args.latency_ms, "fault_5xx_rate": args.fault_5xx_rate,
-              "fault_timeout_rate": args.fault_timeout_rate}
+    common = {
+        "latency_ms": args.latency_ms,
+        "fault_5xx_rate": args.fault_5xx_rate,
+        "fault_timeout_rate": args.fault_timeout_rate,
+    }
     onec = OneCApp(settings.state_dir, common | {"prohibition_date": args.prohibition_date})
     bitrix = BitrixApp(settings.state_dir, common | {"rate_plan": args.rate_plan})
     return [(onec, settings.onec_port), (bitrix, settings.bitrix_port)]
@@ -38,7 +41,9 @@ def cmd_serve(settings: ContourSettings, args: argparse.Namespace) -> int:
     servers = [ContourServer(app, settings.host, port, tls) for app, port in _apps(settings, args)]
     for server in servers:
         serve_in_thread(server)
-    logging.getLogger("contour").info("1C OData at %s, Bitrix24 at %s", settings.onec_url, settings.bitrix_url)
+    logging.getLogger("contour").info(
+        "1C OData at %s, Bitrix24 at %s", settings.onec_url, settings.bitrix_url
+    )
     stop = {"flag": False}
 
     def _stop(*_: Any) -> None:
@@ -55,8 +60,8 @@ def cmd_serve(settings: ContourSettings, args: argparse.Namespace) -> int:
 
 def _health(settings: ContourSettings, port: int) -> bool:
     url = f"{settings.scheme}://{settings.host}:{port}/_contour/health"
-    ctx = None if settings.plain_http else ssl.create_default_context(cafile=str(settings.ca_file))
     try:
+        ctx = None if settings.plain_http else ssl.create_default_context(cafile=str(settings.ca_file))
         with urllib.request.urlopen(url, timeout=2, context=ctx) as resp:  # noqa: S310 - loopback only
             return resp.status == 200
     except (OSError, ssl.SSLError):
@@ -77,6 +82,10 @@ def cmd_up(settings: ContourSettings, args: argparse.Namespace) -> int:
         print(f"contour already running (pid {_running_pid(settings)})")
         return 0
     settings.state_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.plain_http:
+        from contour.tls import ensure_certificates
+
+        ensure_certificates(settings.state_dir)  # before the server starts, so clients can trust it at once
     cmd = [sys.executable, "-m", "contour", "serve", *args.passthrough]
     with open(settings.log_file, "ab") as log_file:
         proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
@@ -87,8 +96,10 @@ def cmd_up(settings: ContourSettings, args: argparse.Namespace) -> int:
             print(f"contour failed to start; see {settings.log_file}", file=sys.stderr)
             return 1
         if _health(settings, settings.onec_port) and _health(settings, settings.bitrix_port):
-            print(f"contour up (pid {proc.pid})\n  1C OData: {settings.onec_url}\n"
-                  f"  Bitrix24: {settings.bitrix_url}rest/1/<token>/\n  CA: {settings.ca_file}")
+            print(
+                f"contour up (pid {proc.pid})\n  1C OData: {settings.onec_url}\n"
+                f"  Bitrix24: {settings.bitrix_url}rest/1/<token>/\n  CA: {settings.ca_file}"
+            )
             return 0
         time.sleep(0.2)
     print("contour did not become healthy in 30 s", file=sys.stderr)
@@ -146,8 +157,12 @@ def cmd_knobs(settings: ContourSettings, args: argparse.Namespace) -> int:
     url = f"{settings.scheme}://{settings.host}:{port}/_contour/knobs"
     changes = dict(item.split("=", 1) for item in args.set or [])
     data = json.dumps(changes).encode() if changes else None
-    req = urllib.request.Request(url, data=data, method="POST" if data else "GET",  # noqa: S310
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(  # noqa: S310 - loopback only
+        url,
+        data=data,
+        method="POST" if data else "GET",
+        headers={"Content-Type": "application/json"},
+    )
     ctx = None if settings.plain_http else ssl.create_default_context(cafile=str(settings.ca_file))
     with urllib.request.urlopen(req, timeout=5, context=ctx) as resp:  # noqa: S310 - loopback only
         print(json.dumps(json.load(resp), ensure_ascii=False, indent=1))
@@ -178,8 +193,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = ContourSettings.from_env()
     if args.plain_http:
         settings = ContourSettings(**{**settings.__dict__, "plain_http": True})
-    handlers = {"serve": cmd_serve, "up": cmd_up, "down": cmd_down, "seed": cmd_seed,
-                "status": cmd_status, "knobs": cmd_knobs}
+    handlers = {
+        "serve": cmd_serve,
+        "up": cmd_up,
+        "down": cmd_down,
+        "seed": cmd_seed,
+        "status": cmd_status,
+        "knobs": cmd_knobs,
+    }
     return handlers[args.command](settings, args)
 
 

@@ -34,7 +34,11 @@ def _name(common_name: str) -> x509.Name:
 def ensure_certificates(state_dir: Path) -> tuple[Path, Path, Path]:
     """Create (once) the CA and the server certificate; return (ca.pem, server.pem, server-key.pem)."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    ca_pem, server_pem, server_key = state_dir / "ca.pem", state_dir / "server.pem", state_dir / "server-key.pem"
+    ca_pem, server_pem, server_key = (
+        state_dir / "ca.pem",
+        state_dir / "server.pem",
+        state_dir / "server-key.pem",
+    )
     if ca_pem.exists() and server_pem.exists() and server_key.exists():
         return ca_pem, server_pem, server_key
     now = dt.datetime.now(dt.UTC)
@@ -50,9 +54,15 @@ def ensure_certificates(state_dir: Path) -> tuple[Path, Path, Path]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                key_encipherment=False, data_encipherment=False, key_agreement=False,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )

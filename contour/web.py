@@ -58,7 +58,9 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def json(cls, status: int, payload: Any, content_type: str = "application/json; charset=utf-8") -> Response:
+    def json(
+        cls, status: int, payload: Any, content_type: str = "application/json; charset=utf-8"
+    ) -> Response:
         data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         return cls(status, data, {"Content-Type": content_type})
 

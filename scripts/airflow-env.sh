@@ -22,7 +22,7 @@ export AIRFLOW__API_AUTH__JWT_SECRET="${AIRFLOW__API_AUTH__JWT_SECRET:-$(cat "$A
 
 # Connections to the local test contour (override with your own AIRFLOW_CONN_* to point at real systems).
 CONTOUR_DIR="${CONTOUR_STATE_DIR:-$REPO/.contour}"
-export AIRFLOW_CONN_BITRIX24_DEFAULT="${AIRFLOW_CONN_BITRIX24_DEFAULT:-{\"conn_type\": \"http\", \"host\": \"127.0.0.1\", \"port\": ${CONTOUR_BITRIX_PORT:-8082}, \"schema\": \"https\", \"login\": \"1\", \"password\": \"contour0webhook0token\", \"extra\": {\"ca_bundle\": \"$CONTOUR_DIR/ca.pem\", \"plan\": \"standard\"}}}"
+export AIRFLOW_CONN_BITRIX24_DEFAULT="${AIRFLOW_CONN_BITRIX24_DEFAULT:-{\"conn_type\": \"http\", \"host\": \"127.0.0.1\", \"port\": ${CONTOUR_BITRIX_PORT:-8082}, \"schema\": \"https\", \"login\": \"1\", \"password\": \"contour0webhook0token\", \"extra\": {\"ca_bundle\": \"$CONTOUR_DIR/ca.pem\", \"plan\": \"standard\", \"limiter\": \"sql\", \"limiter_conn_id\": \"crm1c_staging\"}}}"
 export AIRFLOW_CONN_ONEC_DEFAULT="${AIRFLOW_CONN_ONEC_DEFAULT:-{\"conn_type\": \"http\", \"host\": \"127.0.0.1\", \"port\": ${CONTOUR_ONEC_PORT:-8081}, \"schema\": \"https\", \"login\": \"Интеграция\", \"password\": \"contour\", \"extra\": {\"base_path\": \"/accounting/odata/standard.odata/\", \"ca_bundle\": \"$CONTOUR_DIR/ca.pem\"}}}"
 export AIRFLOW_CONN_CRM1C_STAGING="${AIRFLOW_CONN_CRM1C_STAGING:-{\"conn_type\": \"sqlite\", \"host\": \"$AIRFLOW_HOME/staging.sqlite3\"}}"
 export AIRFLOW_CONN_SMTP_DEFAULT="${AIRFLOW_CONN_SMTP_DEFAULT:-{\"conn_type\": \"smtp\", \"host\": \"127.0.0.1\", \"port\": 8025, \"extra\": {\"disable_ssl\": true, \"disable_tls\": true, \"timeout\": 5, \"retry_limit\": 0, \"from_email\": \"crm1c@localhost\"}}}"

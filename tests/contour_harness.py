@@ -76,7 +76,9 @@ class RunningContour:
             server.server_close()
 
 
-def start_contour(state_dir: Path, profile: str | None = "demo", size: int = 100, **knobs: Any) -> RunningContour:
+def start_contour(
+    state_dir: Path, profile: str | None = "demo", size: int = 100, **knobs: Any
+) -> RunningContour:
     """Start both emulators (HTTPS, ephemeral ports), optionally seeded, with the given knob overrides."""
     state_dir.mkdir(parents=True, exist_ok=True)
     tls = server_context(state_dir)

@@ -13,8 +13,16 @@ REPO = Path(__file__).resolve().parent.parent
 def test_compose_has_the_production_shape():
     compose = yaml.safe_load((REPO / "docker-compose.yaml").read_text())
     services = compose["services"]
-    for name in ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
-                 "airflow-worker", "airflow-db", "staging-db", "redis"):
+    for name in (
+        "airflow-apiserver",
+        "airflow-scheduler",
+        "airflow-dag-processor",
+        "airflow-triggerer",
+        "airflow-worker",
+        "airflow-db",
+        "staging-db",
+        "redis",
+    ):
         assert name in services, name
     assert services["airflow-apiserver"]["command"] == "api-server"
     assert services["airflow-worker"]["command"] == "celery worker"
@@ -43,7 +51,9 @@ def test_makefile_has_the_documented_entry_points():
 def test_requirements_pin_airflow_and_constraints_freeze_it():
     reqs = (REPO / "requirements.txt").read_text()
     assert "apache-airflow==3.3.2" in reqs
-    frozen = dict(line.split("==", 1) for line in (REPO / "constraints.txt").read_text().split() if "==" in line)
+    frozen = dict(
+        line.split("==", 1) for line in (REPO / "constraints.txt").read_text().split() if "==" in line
+    )
     assert frozen["apache-airflow"] == "3.3.2"
     for provider in ("http", "postgres", "smtp", "slack", "standard"):
         assert f"apache-airflow-providers-{provider}" in frozen

@@ -1,0 +1,86 @@
+"""
+### Counterparties both ways (Bitrix24 ⇄ 1С:Бухгалтерия)
+
+Companies with their requisites from the CRM become `Catalog_Контрагенты` in 1C, and counterparties
+that exist only in 1C appear in the CRM — matched by ИНН+КПП (ИП: ИНН), never duplicated.
+
+* **extract_crm / extract_onec** read what changed since the last run into the staging database.
+* **plan** validates (ИНН/КПП, required fields), matches, merges edits made on both sides (the owning
+  system wins, the other value goes to the conflict list) and queues the writes.
+* **load_onec / load_crm** make each write exactly once (write intents; after a crash the record is
+  looked up before anything is created again).
+* **publish** advances the watermarks and emits the `crm1c://counterparties` asset for the next DAG.
+
+Records that cannot be synced wait in quarantine with a reason (see the task log of *plan*);
+the rest of the exchange goes on. Params: `mode` = incremental | full (full also detects deletions),
+`dry_run` = plan and report, write nothing. Rules: `include/mappings/counterparties.yaml`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Asset, Param, dag, task
+
+COUNTERPARTIES = Asset("crm1c://counterparties")
+ENTITY = "counterparty"
+
+
+def _step(step: str, **context) -> dict:
+    from crm1c.tasks.sync_step import run_step  # imported at run time: keeps DAG parsing fast
+
+    return run_step(ENTITY, step, run_id=context["run_id"], params=dict(context["params"]))
+
+
+@dag(
+    dag_id="sync_counterparties",
+    schedule=timedelta(hours=1),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["crm1c", "counterparties"],
+    default_args={
+        "owner": "crm1c",
+        "retries": 3,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=10),
+    },
+    params={
+        "mode": Param("incremental", enum=["incremental", "full"], description="full also detects deletions"),
+        "dry_run": Param(False, type="boolean", description="plan and report only; write nothing"),
+        "onec_pool": Param(4, type="integer", minimum=1, maximum=16, description="parallel 1C connections"),
+    },
+)
+def sync_counterparties():
+    @task
+    def extract_crm(**context) -> dict:
+        return _step("extract_crm", **context)
+
+    @task
+    def extract_onec(**context) -> dict:
+        return _step("extract_onec", **context)
+
+    @task
+    def plan(**context) -> dict:
+        return _step("plan", **context)
+
+    @task
+    def load_onec(**context) -> dict:
+        return _step("load_onec", **context)
+
+    @task
+    def load_crm(**context) -> dict:
+        return _step("load_crm", **context)
+
+    @task(outlets=[COUNTERPARTIES])
+    def publish(**context) -> dict:
+        totals = _step("publish", **context)
+        context["outlet_events"][COUNTERPARTIES].extra = totals
+        return totals
+
+    [extract_crm(), extract_onec()] >> plan() >> load_onec() >> load_crm() >> publish()
+
+
+sync_counterparties()

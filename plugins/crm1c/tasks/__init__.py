@@ -1,0 +1,1 @@
+"""Glue between Airflow tasks and the sync engine: connections → clients, params → a run, errors → retries."""
