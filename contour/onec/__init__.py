@@ -1,0 +1,20 @@
+"""Emulator of 1С:Бухгалтерия 3.0's standard OData interface (OData v3, JSON light), for the test contour.
+
+Base URL ``https://127.0.0.1:8081/accounting/odata/standard.odata/`` (service document, ``$metadata``, sets).
+HTTP Basic auth, credentials decoded as UTF-8. Users:
+
+* ``Интеграция`` / ``contour`` — reads everything; writes catalogs, documents, ОперацияБух record sets; posts.
+  Login and password are the knobs ``user``/``password`` (env ``CONTOUR_ONEC_USER``,
+  ``CONTOUR_ONEC_PASSWORD``).
+* ``Наблюдатель`` / ``observer`` — reads Контрагенты, Номенклатура, Валюты, units; sees legal entities only
+  (RLS: other rows → 403 code 20 unless ``allowedOnly=true``).
+
+Knobs (``/_contour/knobs``, env ``CONTOUR_ONEC_<KNOB>``): ``prohibition_date`` (``YYYY-MM-DD``, ``""`` = none,
+unset = as seeded; kept in ``InformationRegister_ДатыЗапретаИзменения``), ``inlinecount_ignores_paging``
+(true:
+``$inlinecount=allpages`` ignores ``$top``/``$skip`` as the 1C docs say), plus the common latency/fault knobs.
+``GET /_contour/requests?limit=N`` returns the request log. Modules: ``schema`` (metadata as data), ``filter``
+($filter parser and back ends), ``storage`` (SQLite), ``posting`` (posting rules), ``writes``, ``registers``,
+``odata`` (URLs, errors, JSON), ``metadata`` ($metadata), ``app`` (routing), ``seed``.
+Deviations: JSON only (``$format=atom`` → 400 code 3); DELETE and Post/Unpost answer 200 with an empty body.
+"""
