@@ -84,6 +84,13 @@ class AuditLog(StagingBase):
             last = c.execute(sa.select(t.c.id, t.c.hash).order_by(t.c.id.desc()).limit(1)).first()
         return None if last is None else (last.id, last.hash)
 
+    def latest_audit(self, op: str, *, conn: Connection | None = None) -> AuditEntry | None:
+        """The newest audit row of one operation (e.g. ``run``: the last published run summary)."""
+        query = sa.select(t).where(t.c.op == op).order_by(t.c.id.desc()).limit(1)
+        with self._read(conn) as c:
+            row = c.execute(query).first()
+        return None if row is None else AuditEntry(**row._mapping)
+
     def audit_trail(
         self, entity: str, entity_key: str, *, conn: Connection | None = None
     ) -> list[AuditEntry]:
