@@ -153,6 +153,7 @@ class App:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
     server: ContourServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature

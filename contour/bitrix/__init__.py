@@ -1,0 +1,21 @@
+"""Bitrix24 REST emulator of the test contour.
+
+URL: ``https://127.0.0.1:8082/rest/<webhook_user>/<webhook_token>/<method>[.json]`` — by default
+``/rest/1/contour0webhook0token/``. GET query strings, JSON bodies and urlencoded/multipart forms are all
+accepted (PHP-bracket names, case-insensitive top-level keys).
+
+Knobs (``python -m contour knobs bitrix --set k=v``, ``POST /_contour/knobs`` or ``CONTOUR_BITRIX_<KNOB>``):
+``webhook_user``, ``webhook_token``, ``rate_plan`` (standard | enterprise | off), ``operating_limit_s`` (480),
+``operating_cost_s`` (0: extra seconds charged per call), ``event_handler_url`` (empty: no events),
+``application_token``, ``event_names`` (comma list or ``*``), ``event_delay_ms``, ``portal_domain``,
+``event_copies`` (duplicate deliveries), ``batch_fault_rate`` (failing batch sub-calls), plus the common
+``latency_ms`` / ``fault_5xx_rate`` / ``fault_timeout_rate`` / ``fault_timeout_s``.
+
+Admin: ``GET /_contour/stats`` (requests, 503/429 counts, per-method calls and operating seconds, max requests
+in any second, events sent/failed), ``DELETE /_contour/stats`` resets it, ``POST /_contour/limits/reset``
+empties the leaky bucket and the operating-time baskets.
+
+Modules: ``phpparams`` decoding, ``fields``/``schemas`` field data, ``storage`` SQLite, ``query`` filters and
+paging, ``classic``/``entities``/``deals``/``items``/``catalog``/``dictionaries`` methods, ``batch``,
+``limits``, ``events``, ``app`` routing, ``seed``.
+"""
