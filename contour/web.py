@@ -25,6 +25,7 @@ COMMON_KNOBS: dict[str, Any] = {
     "fault_5xx_rate": 0.0,  # share of API requests answered with the emulator's 5xx error
     "fault_timeout_rate": 0.0,  # share of API requests that hang, then drop the connection
     "fault_timeout_s": 5.0,  # how long such a request hangs
+    "fault_seed": -1,  # >= 0: faults follow a reproducible random sequence from this seed
 }
 
 
@@ -123,6 +124,12 @@ class App:
     def __init__(self, state_dir: Path, knob_overrides: dict[str, Any] | None = None):
         self.state_dir = state_dir
         self.knobs = Knobs(self.name, self.knob_defaults, state_dir, knob_overrides or {})
+        self.fault_rng = random.Random()
+        self._seed_faults()
+
+    def _seed_faults(self) -> None:
+        seed = int(self.knobs.get("fault_seed"))
+        self.fault_rng.seed(seed if seed >= 0 else None)
 
     def handle(self, request: Request) -> Response:
         raise NotImplementedError
@@ -146,6 +153,8 @@ class App:
                 values = self.knobs.update(changes)
             except (KeyError, ValueError, TypeError) as exc:
                 return Response.json(400, {"error": str(exc)})
+            if "fault_seed" in changes:
+                self._seed_faults()
             self.on_knobs_changed(changes)
             return Response.json(200, values)
         return Response.json(404, {"error": f"unknown admin path {request.path}"})
@@ -177,7 +186,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(app.admin(request))
             return
         knobs = app.knobs
-        roll = random.random()
+        roll = app.fault_rng.random()
         if roll < knobs.get("fault_timeout_rate"):
             time.sleep(float(knobs.get("fault_timeout_s")))
             self.close_connection = True

@@ -80,7 +80,7 @@ def test_503_storm_listing_and_writes_without_loss_or_duplicates(contour):
     client = client_for(contour, limiter=LocalBucket(PLANS["standard"]))
     seed_companies(client, 500, "seed")
     admin(contour, "bitrix", "/_contour/stats", {}, method="POST")
-    contour.knobs("bitrix", rate_plan="standard", fault_5xx_rate=0.2)
+    contour.knobs("bitrix", rate_plan="standard", fault_5xx_rate=0.2, fault_seed=11)
     client.stats.reset()
 
     batched = [
