@@ -31,6 +31,7 @@ def _counts(state: Path) -> tuple[int, int]:
 def main() -> int:
     settings = ContourSettings.from_env()
     home = Path(os.environ.get("AIRFLOW_HOME", REPO / ".airflow"))
+    home.mkdir(parents=True, exist_ok=True)
     staging_file = home / "staging.sqlite3"
     staging_file.unlink(missing_ok=True)  # a demo starts from a clean exchange
     crm_before, onec_before = _counts(settings.state_dir)

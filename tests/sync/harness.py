@@ -9,10 +9,19 @@ Airflow-like step runner that retries a failed step, and a command line entry po
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import logging
+import os
+import signal
+import ssl
+import subprocess
 import sys
+import tempfile
+import time
+import traceback
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -80,10 +89,16 @@ def staging_for(url: str) -> Staging:
     return Staging(make_engine(url))
 
 
+@functools.cache
+def mapping() -> Any:
+    """The validated counterparty mapping, loaded once per process (it is immutable)."""
+    return load_counterparty_mapping()
+
+
 def make_env(staging: Staging, crm: Any, onec: Any, **kw: Any) -> SyncEnv:
     return SyncEnv(
         staging=staging,
-        mapping=load_counterparty_mapping(),
+        mapping=mapping(),
         run_id=kw.pop("run_id", uuid.uuid4().hex),
         crm=crm,
         onec=onec,
@@ -166,13 +181,16 @@ class World:
 
     def valid(self, system: str) -> dict[str, Counterparty]:
         """Records the sync must carry over: readable, not deleted, with no validation issue."""
-        mapping = load_counterparty_mapping()
         side = self.crm if system == "crm" else self.onec
-        return {i: cp for i, cp in side.items() if cp is not None and not cp.deleted and not validate(cp, mapping)}
+        return {
+            i: cp
+            for i, cp in side.items()
+            if cp is not None and not cp.deleted and not validate(cp, mapping())
+        }
 
 
 def read_world(crm: Any, onec: Any) -> World:
-    mapping = load_counterparty_mapping()
+    rules = mapping()
     companies = {
         str(c["ID"]): c
         for page in crm.iter_list("crm.company.list", select=["*", "PHONE", "EMAIL"])
@@ -189,24 +207,25 @@ def read_world(crm: Any, onec: Any) -> World:
         if not r.get("IsFolder")
     }
     world = World(companies, requisites, rows)
+    heads = _heads(rows, rules)
     for cid, company in companies.items():
-        world.crm[cid] = _decode(lambda c=company, r=requisites.get(cid): from_bitrix(c, r, mapping))
+        world.crm[cid] = _decode(from_bitrix, company, requisites.get(cid), rules)
     for ref, row in rows.items():
-        world.onec[ref] = _decode(lambda row=row: from_onec(row, mapping, _heads(rows, mapping)))
+        world.onec[ref] = _decode(from_onec, row, rules, heads)
     return world
 
 
-def _decode(build: Callable[[], Counterparty]) -> Counterparty | None:
+def _decode(codec: Callable[..., Counterparty], *args: Any) -> Counterparty | None:
     try:
-        return build()
+        return codec(*args)
     except CodecError:
         return None
 
 
-def _heads(rows: dict[str, dict], mapping: Any) -> Callable[[str], Counterparty | None]:
+def _heads(rows: dict[str, dict], rules: Any) -> Callable[[str], Counterparty | None]:
     def lookup(ref: str) -> Counterparty | None:
         row = rows.get(ref)
-        return _decode(lambda: from_onec(row, mapping)) if row is not None else None
+        return _decode(from_onec, row, rules) if row is not None else None
 
     return lookup
 
@@ -283,7 +302,11 @@ def assert_converged(world: World, staging: Staging | None = None) -> None:
                 problems.append(f"{system}:{ext_id} {key} ({cp.name!r}) is missing on the other side")
                 continue
             other_id, other = partner
-            diff = {f: (getattr(cp, f), getattr(other, f)) for f in COMPARED if getattr(cp, f) != getattr(other, f)}
+            diff = {
+                f: (getattr(cp, f), getattr(other, f))
+                for f in COMPARED
+                if getattr(cp, f) != getattr(other, f)
+            }
             if diff:
                 problems.append(f"{system}:{ext_id} ⇄ {other_id} {key} differ: {diff}")
             pair = (ext_id, other_id) if system == "crm" else (other_id, ext_id)
@@ -294,7 +317,9 @@ def assert_converged(world: World, staging: Staging | None = None) -> None:
 
 def _by_key(side: dict[str, Counterparty | None]) -> dict[str | None, tuple[str, Counterparty]]:
     return {
-        identity_key(cp): (i, cp) for i, cp in side.items() if cp is not None and not cp.deleted and identity_key(cp)
+        identity_key(cp): (i, cp)
+        for i, cp in side.items()
+        if cp is not None and not cp.deleted and identity_key(cp)
     }
 
 
@@ -328,11 +353,20 @@ def check_all(staging: Staging, crm: Any, onec: Any, *, converged: bool = True) 
     return world
 
 
+def contour_admin(contour: Any, app: str, path: str) -> Any:
+    """``GET /_contour/<path>`` of one emulator over HTTPS (Bitrix ``stats``, 1C ``requests?limit=N``)."""
+    port = contour.onec_port if app == "onec" else contour.bitrix_port
+    ctx = ssl.create_default_context(cafile=str(contour.ca_file))
+    url = f"https://127.0.0.1:{port}/_contour/{path}"
+    with urllib.request.urlopen(url, timeout=5, context=ctx) as resp:
+        return json.load(resp)
+
+
 # ----------------------------------------------------------------------------- users at work
 
 
 def add_crm_company(crm: Any, name: str, inn: str, kpp: str | None, full_name: str | None = None) -> str:
-    """What a manager does in the CRM: a company and its requisite (preset by ИНН length), as the seed does."""
+    """What a manager does in the CRM: a company and its requisite (preset by ИНН length), like the seed."""
     ip = len(inn) == 12
     envelope = crm.call(
         "crm.company.add", {"fields": {"TITLE": name, "COMPANY_TYPE": "CUSTOMER", "OPENED": "Y"}}, write=True
@@ -355,7 +389,9 @@ def add_crm_company(crm: Any, name: str, inn: str, kpp: str | None, full_name: s
     return company_id
 
 
-def add_onec_counterparty(onec: Any, name: str, inn: str, kpp: str | None, full_name: str | None = None) -> str:
+def add_onec_counterparty(
+    onec: Any, name: str, inn: str, kpp: str | None, full_name: str | None = None
+) -> str:
     """What an accountant does in 1C: a new element of «Контрагенты»."""
     ip = len(inn) == 12
     row = onec.create(
@@ -385,6 +421,89 @@ def rename_in_onec(onec: Any, ref: str, name: str) -> None:
 # ----------------------------------------------------------------------------- a sync in its own process
 
 
+class ForkServer:
+    """A child Python process that imports the engine once, then forks one grandchild per sync.
+
+    Each sync still runs in its own OS process that really ends (``os._exit(137)`` at a kill point); the
+    server only saves the interpreter start-up and imports (~2 s) per run. Same answer as
+    :func:`subprocess.run`: a :class:`subprocess.CompletedProcess` with the exit code and both outputs.
+    """
+
+    def __init__(self, repo: Path, env: dict[str, str]) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.sync.harness", "--fork-server"],
+            cwd=repo,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(self, argv: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(json.dumps({"argv": argv, "env": env, "timeout": timeout}) + "\n")
+        self._proc.stdin.flush()
+        line = self._proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the fork server ended (exit code {self._proc.poll()})")
+        answer = json.loads(line)
+        return subprocess.CompletedProcess(argv, answer["rc"], answer["stdout"], answer["stderr"])
+
+    def close(self) -> None:
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+
+def _serve_forks() -> int:
+    """The :class:`ForkServer` side: one JSON job per stdin line, one JSON answer per stdout line."""
+    for line in sys.stdin:
+        job = json.loads(line)
+        with tempfile.TemporaryDirectory() as tmp:
+            out, err = Path(tmp, "stdout"), Path(tmp, "stderr")
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:  # the child: one sync, its outputs in files; it never returns
+                _run_child(job, out, err)
+            rc = _wait(pid, float(job.get("timeout") or 120))
+            answer = {"rc": rc, "stdout": out.read_text(), "stderr": err.read_text()}
+        print(json.dumps(answer), flush=True)
+    return 0
+
+
+def _run_child(job: dict[str, Any], out: Path, err: Path) -> None:
+    rc = 1
+    try:
+        os.dup2(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
+        os.dup2(os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
+        os.environ.update(job["env"])
+        rc = main(job["argv"])
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
+
+
+def _wait(pid: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return -signal.SIGKILL
+        time.sleep(0.01)
+
+
 def main(argv: Iterable[str] | None = None) -> int:
     """Run the counterparty DAG once against the given endpoints; ``CRM1C_KILL_AT`` may end it early."""
     parser = argparse.ArgumentParser(prog="python -m tests.sync.harness")
@@ -393,6 +512,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--ca", required=True, help="CA bundle of the contour")
     parser.add_argument("--staging", required=True, help="staging database URL")
     parser.add_argument("--mode", default="incremental", choices=("incremental", "full"))
+    parser.add_argument("--fork-server", action="store_true", help=argparse.SUPPRESS)
+    if "--fork-server" in (list(argv) if argv is not None else sys.argv[1:]):
+        return _serve_forks()
     args = parser.parse_args(list(argv) if argv is not None else None)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
     crm, onec = clients(Endpoints(args.bitrix, args.onec, Path(args.ca)))
