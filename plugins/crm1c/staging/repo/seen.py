@@ -103,6 +103,28 @@ class SeenRecords(StagingBase):
         with self._read(conn) as c:
             yield from c.execution_options(yield_per=5000).execute(query).tuples()
 
+    def versions_of(
+        self, system: str, entity: str, external_ids: Iterable[str], *, conn: Connection | None = None
+    ) -> dict[str, str | None]:
+        """``external_id → version`` of the given records that are in staging (tombstones included)."""
+        ids = sorted(set(external_ids))
+        base = sa.select(t.c.external_id, t.c.version).where(t.c.system == system, t.c.entity == entity)
+        out: dict[str, str | None] = {}
+        with self._read(conn) as c:
+            for part in chunks(ids):
+                out.update((i, v) for i, v in c.execute(base.where(t.c.external_id.in_(part))))
+        return out
+
+    def not_seen_since(
+        self, system: str, entity: str, since: datetime, *, conn: Connection | None = None
+    ) -> list[str]:
+        """Live records not read again since ``since`` (after a full listing: deleted at the source)."""
+        query = sa.select(t.c.external_id).where(
+            t.c.system == system, t.c.entity == entity, t.c.deleted.is_(False), t.c.last_seen < since
+        )
+        with self._read(conn) as c:
+            return list(c.execute(query).scalars())
+
     def dirty_records(
         self,
         system: str,
@@ -150,9 +172,10 @@ class SeenRecords(StagingBase):
         """Live (not tombstoned) records of one system that carry ``match_key``."""
         query = sa.select(t).where(
             t.c.entity == entity, t.c.system == system, t.c.match_key == match_key, t.c.deleted.is_(False)
-        )
+        )  # no ORDER BY: SQLite would walk the primary key instead of the match_key index
         with self._read(conn) as c:
-            return [SeenRecord(**r._mapping) for r in c.execute(query.order_by(t.c.external_id))]
+            found = [SeenRecord(**r._mapping) for r in c.execute(query)]
+        return sorted(found, key=lambda r: r.external_id)
 
     def _known(self, c: Connection, system: str, entity: str, ids: list[str]) -> dict[str, tuple[str, bool]]:
         known: dict[str, tuple[str, bool]] = {}

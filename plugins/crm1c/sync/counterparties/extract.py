@@ -9,7 +9,7 @@ those are then read in full. Watermarks are stored as *pending* and promoted by 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from crm1c.clients.odata_filter import F, guid
@@ -46,57 +46,68 @@ def _later(a: str | None, b: str | None) -> str | None:
 # ----------------------------------------------------------------------------- Bitrix24
 
 
+IDS_PER_CALL = 49  # companies per requisite list call: a full page of 50 proves some company has two
+GROUP = IDS_PER_CALL * 50  # companies whose requisites one batch request reads
+
+
 def _requisites_of(env: SyncEnv, company_ids: list[str], select: list[str]) -> dict[str, dict]:
-    """The first requisite (lowest ID) of each company, read with ≤50 list calls per batch request."""
+    """The first requisite (lowest ID) of each of ≤2,450 companies, in one batch request."""
+    chunks = [company_ids[i : i + IDS_PER_CALL] for i in range(0, len(company_ids), IDS_PER_CALL)]
+    flt = {"ENTITY_TYPE_ID": COMPANY_TYPE_ID}
+    commands = {
+        f"r{i}": ("crm.requisite.list", {"filter": {**flt, "@ENTITY_ID": ids}, "select": select, "start": -1})
+        for i, ids in enumerate(chunks)
+    }
+    result = env.crm.batch(commands) if commands else None
     found: dict[str, dict] = {}
-    chunks = [company_ids[i : i + 50] for i in range(0, len(company_ids), 50)]
-    for group_start in range(0, len(chunks), 50):
-        group = chunks[group_start : group_start + 50]
-        commands = {
-            f"r{i}": (
-                "crm.requisite.list",
-                {
-                    "filter": {"ENTITY_TYPE_ID": COMPANY_TYPE_ID, "@ENTITY_ID": ids},
-                    "select": select,
-                    "order": {"ID": "ASC"},
-                },
-            )
-            for i, ids in enumerate(group)
-        }
-        result = env.crm.batch(commands)
-        for key, ids in zip(commands, group, strict=True):
-            if key in result.errors:
-                raise result.errors[key]
-            rows = result.results.get(key) or []
-            if len(rows) >= 50:  # more than one requisite per company in this chunk: list it fully
-                rows = [
-                    r
-                    for page in env.crm.iter_list(
-                        "crm.requisite.list",
-                        filter={"ENTITY_TYPE_ID": COMPANY_TYPE_ID, "@ENTITY_ID": ids},
-                        select=select,
-                    )
-                    for r in page
-                ]
-            for row in sorted(rows, key=lambda r: int(r["ID"])):
-                found.setdefault(str(row["ENTITY_ID"]), row)
+    for key, ids in zip(commands, chunks, strict=True):
+        if key in result.errors:
+            raise result.errors[key]
+        rows = result.results.get(key) or []
+        if len(rows) > IDS_PER_CALL:  # some company has several requisites: list this chunk fully
+            filter_ = {**flt, "@ENTITY_ID": ids}
+            rows = [
+                r
+                for page in env.crm.iter_list("crm.requisite.list", filter=filter_, select=select)
+                for r in page
+            ]
+        for row in sorted(rows, key=lambda r: int(r["ID"])):
+            found.setdefault(str(row["ENTITY_ID"]), row)
     return found
 
 
-def _store_companies(
-    env: SyncEnv, companies: list[dict], req_select: list[str], progress: Progress
-) -> str | None:
-    requisites = _requisites_of(env, [str(c["ID"]) for c in companies], req_select)
-    records = [crm_seen(c, requisites.get(str(c["ID"])), env.mapping) for c in companies]
-    result = env.staging.upsert_seen("crm", ENTITY, records)
-    env.count("crm_read", len(records))
-    env.count("crm_changed", len(result.to_sync))
-    progress.advance(len(records))
-    return max(
-        (c.get("DATE_MODIFY") for c in companies if c.get("DATE_MODIFY")),
-        default=None,
-        key=datetime.fromisoformat,
-    )
+class _CompanyReader:
+    """Collects listed companies and stores them with their requisites, 2,450 per requisite request."""
+
+    def __init__(self, env: SyncEnv, req_select: list[str]):
+        self.env, self.req_select = env, req_select
+        self.buffer: list[dict] = []
+        self.mark: str | None = None
+        self.progress = Progress("extract_crm")
+
+    def add(self, companies: list[dict]) -> None:
+        self.buffer += companies
+        while len(self.buffer) >= GROUP:
+            self._store(self.buffer[:GROUP])
+            self.buffer = self.buffer[GROUP:]
+
+    def flush(self) -> None:
+        if self.buffer:
+            self._store(self.buffer)
+            self.buffer = []
+        self.progress.finish()
+
+    def _store(self, companies: list[dict]) -> None:
+        env = self.env
+        requisites = _requisites_of(env, [str(c["ID"]) for c in companies], self.req_select)
+        records = [crm_seen(c, requisites.get(str(c["ID"])), env.mapping) for c in companies]
+        result = env.staging.upsert_seen("crm", ENTITY, records)
+        env.count("crm_read", len(records))
+        env.count("crm_changed", len(result.to_sync))
+        self.progress.advance(len(records))
+        for company in companies:
+            if company.get("DATE_MODIFY"):
+                self.mark = _later(self.mark, company["DATE_MODIFY"])
 
 
 def extract_crm(env: SyncEnv, mode: str = "incremental") -> dict[str, Any]:
@@ -105,67 +116,74 @@ def extract_crm(env: SyncEnv, mode: str = "incremental") -> dict[str, Any]:
     req_select = sorted({*req_select, "DATE_MODIFY", "ENTITY_TYPE_ID"})
     company_select = sorted({*company_select, "DATE_MODIFY"})
     since = _since(env, ENTITY, mode)
-    progress = Progress("extract_crm")
-    mark: str | None = env.staging.get_watermark("crm", ENTITY)
-    seen_ids: set[str] = set()  # every id in a full run; the (few) changed ones in an incremental run
+    started = datetime.now(UTC)
+    reader = _CompanyReader(env, req_select)
+    reader.mark = env.staging.get_watermark("crm", ENTITY)
+    read_ids: set[str] = set()  # only kept for incremental runs, where few companies change
     flt = {} if since is None else {">=DATE_MODIFY": since}
     for page in env.crm.iter_list_batched("crm.company.list", filter=flt, select=company_select):
-        mark = _later(mark, _store_companies(env, page, req_select, progress))
-        seen_ids.update(str(c["ID"]) for c in page)
-    req_mark = _extract_requisite_changes(env, mode, company_select, req_select, progress, seen_ids)
-    if mode == "full":
-        gone = [
-            i
-            for i, _v, deleted in env.staging.seen_versions("crm", ENTITY)
-            if not deleted and i not in seen_ids
-        ]
+        reader.add(page)
+        if since is not None:
+            read_ids.update(str(c["ID"]) for c in page)
+    req_mark = _requisite_changes(env, mode, company_select, reader, read_ids, full_pass=since is None)
+    reader.flush()
+    if mode == "full":  # every live company was just read: the ones not seen are gone
+        gone = env.staging.not_seen_since("crm", ENTITY, started)
         env.count("crm_deleted", len(env.staging.mark_deleted("crm", ENTITY, gone)))
-    if mark:
-        env.staging.set_watermark("crm", pending(ENTITY), mark)
+    if reader.mark:
+        env.staging.set_watermark("crm", pending(ENTITY), reader.mark)
     if req_mark:
         env.staging.set_watermark("crm", pending(REQUISITE_WM), req_mark)
-    progress.finish()
     return dict(env.counters)
 
 
-def _extract_requisite_changes(
+def _requisite_changes(
     env: SyncEnv,
     mode: str,
     company_select: list[str],
-    req_select: list[str],
-    progress: Progress,
-    already_read: set[str],
+    reader: _CompanyReader,
+    read_ids: set[str],
+    *,
+    full_pass: bool,
 ) -> str | None:
-    """Requisites edited without their company changing: re-read those companies."""
-    since = _since(env, REQUISITE_WM, mode)
+    """Requisites edited without their company changing (Bitrix24 does not touch the company's
+    DATE_MODIFY then): re-read those companies. After a full company pass only the watermark is needed."""
+    since = None if full_pass else _since(env, REQUISITE_WM, mode)
     mark = env.staging.get_watermark("crm", REQUISITE_WM)
     flt: dict[str, Any] = {"ENTITY_TYPE_ID": COMPANY_TYPE_ID}
     if since is not None:
         flt[">=DATE_MODIFY"] = since
-    for page in env.crm.iter_list_batched(
-        "crm.requisite.list", filter=flt, select=["ID", "ENTITY_ID", "DATE_MODIFY"]
-    ):
-        mark = _later(
-            mark,
-            max(
-                (r["DATE_MODIFY"] for r in page if r.get("DATE_MODIFY")),
-                default=None,
-                key=datetime.fromisoformat,
-            ),
-        )
-        if since is None:
-            continue  # no watermark yet: the company pass already read every requisite
-        ids = sorted({str(r["ENTITY_ID"]) for r in page} - already_read)
-        already_read.update(ids)
-        companies = [c for part in _chunks(ids, 50) for c in _companies_by_id(env, part, company_select)]
-        if companies:
-            _store_companies(env, companies, req_select, progress)
+    select = ["ID", "ENTITY_ID", "DATE_MODIFY"]
+    for page in env.crm.iter_list_batched("crm.requisite.list", filter=flt, select=select):
+        for row in page:
+            if row.get("DATE_MODIFY"):
+                mark = _later(mark, row["DATE_MODIFY"])
+        if full_pass:
+            continue
+        ids = sorted({str(r["ENTITY_ID"]) for r in page} - read_ids)
+        read_ids.update(ids)
+        reader.add(_companies_by_id(env, ids, company_select))
     return mark
 
 
 def _companies_by_id(env: SyncEnv, ids: list[str], select: list[str]) -> list[dict]:
-    envelope = env.crm.call("crm.company.list", {"filter": {"@ID": ids}, "select": select, "start": -1})
-    return list(envelope.get("result") or [])
+    """Companies by ID, 50 per list call and 50 calls per batch request."""
+    out: list[dict] = []
+    for start in range(0, len(ids), 2500):
+        part = ids[start : start + 2500]
+        commands = {
+            f"c{n}": (
+                "crm.company.list",
+                {"filter": {"@ID": part[k : k + 50]}, "select": select, "start": -1},
+            )
+            for n, k in enumerate(range(0, len(part), 50))
+        }
+        result = env.crm.batch(commands)
+        for key in commands:
+            if key in result.errors:
+                raise result.errors[key]
+            out += result.results.get(key) or []
+    return out
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
@@ -184,12 +202,7 @@ def extract_onec(env: SyncEnv, mode: str = "incremental") -> dict[str, Any]:
     for page in env.onec.list(
         ONEC_SET, select=["Ref_Key", "DataVersion", "DeletionMark"], page_size=SCAN_PAGE
     ):
-        known = {
-            r.external_id: r.version
-            for r in env.staging.seen_records(
-                "onec", ENTITY, external_ids=[row["Ref_Key"] for row in page], include_deleted=True
-            )
-        }
+        known = env.staging.versions_of("onec", ENTITY, [str(row["Ref_Key"]) for row in page])
         for row in page:
             ref = str(row["Ref_Key"])
             scanned.add(ref)
