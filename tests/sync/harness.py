@@ -58,10 +58,6 @@ class Endpoints:
     ca_file: Path
 
 
-def endpoints(contour: Any) -> Endpoints:
-    return Endpoints(contour.bitrix_base, contour.onec_url, Path(contour.ca_file))
-
-
 def clients(
     contour: Any, plan: str = "off", retry: RetryPolicy | None = None, timeout: float = 10
 ) -> tuple[Any, Any]:
@@ -81,7 +77,17 @@ def clients(
     onec = OneCClient(
         contour.onec_url, ONEC_USER, ONEC_PASSWORD, verify=str(contour.ca_file), retry=retry, timeout=timeout
     )
+    _OPEN_CLIENTS.extend((crm, onec))
     return crm, onec
+
+
+_OPEN_CLIENTS: list[Any] = []
+
+
+def close_clients() -> None:
+    """Close every client :func:`clients` made (each holds keep-alive connections, one per thread used)."""
+    while _OPEN_CLIENTS:
+        _OPEN_CLIENTS.pop().close()
 
 
 def staging_for(url: str) -> Staging:

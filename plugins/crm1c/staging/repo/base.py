@@ -40,6 +40,13 @@ class StagingBase:
             yield conn
 
     @contextmanager
+    def batch(self) -> Iterator[Any]:
+        """A view of this repository whose every call runs in ONE transaction, committed at the end
+        (all or nothing): many small writes without a commit each."""
+        with self.engine.begin() as conn:
+            yield _Bound(self, conn)
+
+    @contextmanager
     def _write(self, conn: Connection | None) -> Iterator[Connection]:
         if conn is not None:
             yield conn
@@ -70,3 +77,29 @@ def to_model(cls: type[T], row: sa.Row[Any] | None, **extra: Any) -> T | None:
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+class _Bound:
+    """A repository with ``conn`` filled in for every method (see :meth:`StagingBase.batch`)."""
+
+    def __init__(self, repo: StagingBase, conn: Connection) -> None:
+        self._repo, self._conn = repo, conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        yield self._conn
+
+    @contextmanager
+    def batch(self) -> Iterator[Any]:
+        yield self
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._repo, name)
+        if not callable(attr) or name.startswith("_"):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("conn", self._conn)
+            return attr(*args, **kwargs)
+
+        return call

@@ -82,7 +82,8 @@ class _CompanyReader:
     def __init__(self, env: SyncEnv, req_select: list[str]):
         self.env, self.req_select = env, req_select
         self.buffer: list[dict] = []
-        self.mark: str | None = None
+        self.mark: str | None = None  # newest company DATE_MODIFY read
+        self.req_mark: str | None = None  # newest requisite DATE_MODIFY read
         self.progress = Progress("extract_crm")
 
     def add(self, companies: list[dict]) -> None:
@@ -108,6 +109,9 @@ class _CompanyReader:
         for company in companies:
             if company.get("DATE_MODIFY"):
                 self.mark = _later(self.mark, company["DATE_MODIFY"])
+        for requisite in requisites.values():
+            if requisite.get("DATE_MODIFY"):
+                self.req_mark = _later(self.req_mark, requisite["DATE_MODIFY"])
 
 
 def extract_crm(env: SyncEnv, mode: str = "incremental") -> dict[str, Any]:
@@ -125,31 +129,26 @@ def extract_crm(env: SyncEnv, mode: str = "incremental") -> dict[str, Any]:
         reader.add(page)
         if since is not None:
             read_ids.update(str(c["ID"]) for c in page)
-    req_mark = _requisite_changes(env, mode, company_select, reader, read_ids, full_pass=since is None)
+    if since is not None:  # after a full pass every requisite was read with its company
+        reader.req_mark = _requisite_changes(env, mode, company_select, reader, read_ids)
     reader.flush()
     if mode == "full":  # every live company was just read: the ones not seen are gone
         gone = env.staging.not_seen_since("crm", ENTITY, started)
         env.count("crm_deleted", len(env.staging.mark_deleted("crm", ENTITY, gone)))
     if reader.mark:
         env.staging.set_watermark("crm", pending(ENTITY), reader.mark)
-    if req_mark:
-        env.staging.set_watermark("crm", pending(REQUISITE_WM), req_mark)
+    if reader.req_mark:
+        env.staging.set_watermark("crm", pending(REQUISITE_WM), reader.req_mark)
     return dict(env.counters)
 
 
 def _requisite_changes(
-    env: SyncEnv,
-    mode: str,
-    company_select: list[str],
-    reader: _CompanyReader,
-    read_ids: set[str],
-    *,
-    full_pass: bool,
+    env: SyncEnv, mode: str, company_select: list[str], reader: _CompanyReader, read_ids: set[str]
 ) -> str | None:
     """Requisites edited without their company changing (Bitrix24 does not touch the company's
-    DATE_MODIFY then): re-read those companies. After a full company pass only the watermark is needed."""
-    since = None if full_pass else _since(env, REQUISITE_WM, mode)
-    mark = env.staging.get_watermark("crm", REQUISITE_WM)
+    DATE_MODIFY then): re-read those companies. Returns the newest requisite DATE_MODIFY."""
+    since = _since(env, REQUISITE_WM, mode)
+    mark = _later(reader.req_mark, env.staging.get_watermark("crm", REQUISITE_WM))
     flt: dict[str, Any] = {"ENTITY_TYPE_ID": COMPANY_TYPE_ID}
     if since is not None:
         flt[">=DATE_MODIFY"] = since
@@ -158,8 +157,6 @@ def _requisite_changes(
         for row in page:
             if row.get("DATE_MODIFY"):
                 mark = _later(mark, row["DATE_MODIFY"])
-        if full_pass:
-            continue
         ids = sorted({str(r["ENTITY_ID"]) for r in page} - read_ids)
         read_ids.update(ids)
         reader.add(_companies_by_id(env, ids, company_select))

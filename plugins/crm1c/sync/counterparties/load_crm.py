@@ -8,6 +8,7 @@ A 1C deletion mark is not propagated as a CRM deletion (irreversible there); it 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from crm1c.clients.errors import ExternalSystemError, OutcomeUnknown, RetryableError
@@ -22,6 +23,7 @@ from crm1c.sync.counterparties.records import ENTITY, crm_seen
 from crm1c.sync.runtime import Progress, SyncEnv
 
 CHUNK = 25  # two commands per record at most: 50 per batch request
+LOOKUPS_PER_BATCH = 16  # three lookup commands per interrupted create: 48 per batch request
 
 
 def load_crm(env: SyncEnv) -> dict[str, Any]:
@@ -32,9 +34,12 @@ def load_crm(env: SyncEnv) -> dict[str, Any]:
     after = 0
     while intents := env.staging.pending_intents(ENTITY, "crm", after_id=after, limit=CHUNK):
         after = intents[-1].id
-        for intent, outcome in _run_chunk(env, intents):
-            settle(env, intent, outcome)
-            progress.advance()
+        outcomes = _run_chunk(env, intents)
+        with env.staging.batch() as staging:  # one commit per chunk
+            scoped = replace(env, staging=staging)
+            for intent, outcome in outcomes:
+                settle(scoped, intent, outcome)
+                progress.advance()
     progress.finish()
     return dict(env.counters)
 
@@ -44,18 +49,47 @@ def _run_chunk(env: SyncEnv, intents: list[WriteIntent]) -> list[tuple[WriteInte
     env.staging.mark_tried([i.id for i in intents])
     env.checkpoint("after_intent")
     try:
-        found = _lookup(env, tried_before) if tried_before else {}
-        plans = [(i, _commands(env, i, n, found.get(i.id))) for n, i in enumerate(intents)]
+        found, twins = _lookup(env, tried_before) if tried_before else ({}, set())
+        plans = [
+            (i, {} if i.id in twins else _commands(env, i, n, found.get(i.id))) for n, i in enumerate(intents)
+        ]
         commands = {k: v for _, cmds in plans for k, v in cmds.items()}
         result = env.crm.batch(commands, write=True) if commands else None
     except (OutcomeUnknown, RetryableError) as exc:
         return [(i, Outcome(retry=str(exc))) for i in intents]
     env.checkpoint("after_external_create")
-    return [(i, _outcome(env, i, n, cmds, result, found.get(i.id))) for n, (i, cmds) in enumerate(plans)]
+    return [
+        (i, Outcome(replan=True) if i.id in twins else _outcome(env, i, n, cmds, result, found.get(i.id)))
+        for n, (i, cmds) in enumerate(plans)
+    ]
 
 
-def _lookup(env: SyncEnv, intents: list[WriteIntent]) -> dict[int, tuple[dict, dict | None]]:
-    """Companies an interrupted attempt may already have created: ``intent id → (company, requisite)``."""
+def _lookup(env: SyncEnv, intents: list[WriteIntent]) -> tuple[dict[int, tuple[dict, dict | None]], set[int]]:
+    """Companies an interrupted attempt may already have created: ``intent id → (company, requisite)``;
+    and the intents whose counterparty was typed into the CRM meanwhile (a requisite with the same ИНН and
+    КПП on a company that is not ours): those are planned again, as a pair, instead of created twice."""
+    found: dict[int, tuple[dict, dict | None]] = {}
+    twins: set[int] = set()
+    for start in range(0, len(intents), LOOKUPS_PER_BATCH):
+        group = intents[start : start + LOOKUPS_PER_BATCH]
+        result = env.crm.batch(_lookup_commands(env, group), write=False)
+        for key, error in result.errors.items():
+            if key[0] in "ck":  # without these answers a second company could be created
+                raise error
+        for n, intent in enumerate(group):
+            companies = result.results.get(f"c{n}") or []
+            if companies:
+                requisites = result.results.get(f"r{n}") or []
+                found[intent.id] = (companies[0], requisites[0] if requisites else None)
+                continue
+            kpp = _merged(intent).kpp or ""
+            if any((r.get("RQ_KPP") or "") == kpp for r in result.results.get(f"k{n}") or []):
+                twins.add(intent.id)
+    return found, twins
+
+
+def _lookup_commands(env: SyncEnv, intents: list[WriteIntent]) -> dict[str, Any]:
+    """Per intent: our company by ORIGIN_ID (``c``), its requisite (``r``), requisites with its ИНН (``k``)"""
     commands: dict[str, Any] = {}
     for n, intent in enumerate(intents):
         flt = {"ORIGINATOR_ID": env.mapping.links.crm.originator_id, "ORIGIN_ID": intent.payload["onec_id"]}
@@ -68,14 +102,16 @@ def _lookup(env: SyncEnv, intents: list[WriteIntent]) -> dict[int, tuple[dict, d
                 "start": -1,
             },
         )
-    result = env.crm.batch(commands, write=False)
-    found: dict[int, tuple[dict, dict | None]] = {}
-    for n, intent in enumerate(intents):
-        companies = result.results.get(f"c{n}") or []
-        if companies:
-            requisites = result.results.get(f"r{n}") or []
-            found[intent.id] = (companies[0], requisites[0] if requisites else None)
-    return found
+        if inn := _merged(intent).inn:
+            commands[f"k{n}"] = (
+                "crm.requisite.list",
+                {
+                    "filter": {"ENTITY_TYPE_ID": COMPANY_TYPE_ID, "RQ_INN": inn},
+                    "select": ["ID", "ENTITY_ID", "RQ_KPP"],
+                    "start": -1,
+                },
+            )
+    return commands
 
 
 def _commands(env: SyncEnv, intent: WriteIntent, n: int, found: tuple[dict, dict | None] | None) -> dict:
@@ -135,6 +171,10 @@ def _outcome(
     old_requisite = (current.raw["requisite"] if current else None) or (found[1] if found else None) or {}
     company_row = {**old_company, **company, "ID": company_id}
     requisite_row = None if f"r{n}" in errors else {**old_requisite, **requisite}
+    if requisite_row is not None and commands.get(f"r{n}", ("",))[0] == "crm.requisite.add":
+        # keep the new requisite's ID: a later update of ИНН, КПП or a name is addressed by it (the next
+        # extract finds the same content and does not replace this row)
+        requisite_row |= {"ID": str(result.results[f"r{n}"]), "ENTITY_ID": company_id}
     if f"r{n}" in errors:  # the company exists; the requisite follows on the next run
         env.count("crm_requisite_errors")
     seen = crm_seen(company_row, requisite_row, env.mapping, dirty=f"r{n}" in errors)

@@ -7,7 +7,8 @@ created, and adopted if found — so a crash or timeout at any point never creat
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from crm1c.clients.errors import (
@@ -32,36 +33,56 @@ CHUNK = 200
 
 
 def load_onec(env: SyncEnv) -> dict[str, Any]:
-    """Execute every pending 1C intent; branches whose head is not in 1C yet get one more pass."""
+    """Execute every pending 1C intent; branches whose head is not in 1C yet get one more pass.
+
+    Pipelined: while the pool writes one chunk to 1C, the previous chunk is settled in staging (one
+    transaction per chunk)."""
     if env.dry_run:
         return dict(env.counters)
     progress = Progress("load_onec")
     waiting: list[WriteIntent] = []
     with ThreadPoolExecutor(max_workers=max(1, env.onec_pool), thread_name_prefix="onec") as pool:
-        after = 0
+        after, running = 0, None
         while intents := env.staging.pending_intents(ENTITY, "onec", after_id=after, limit=CHUNK):
             after = intents[-1].id
-            waiting += _run_chunk(env, pool, intents, progress, final=False)
+            started = _start_chunk(env, pool, intents, final=False)
+            if running is not None:
+                waiting += _settle_chunk(env, running, progress)
+            running = started
+        if running is not None:
+            waiting += _settle_chunk(env, running, progress)
         if waiting:
-            _run_chunk(env, pool, [env.staging.get_intent(i.id) for i in waiting], progress, final=True)
+            retry = _start_chunk(env, pool, [env.staging.get_intent(i.id) for i in waiting], final=True)
+            _settle_chunk(env, retry, progress)
     progress.finish()
     return dict(env.counters)
 
 
-def _run_chunk(
-    env: SyncEnv, pool: ThreadPoolExecutor, intents: list[WriteIntent], progress: Progress, *, final: bool
-) -> list[WriteIntent]:
+Started = list[tuple[WriteIntent, Future]]
+
+
+def _start_chunk(
+    env: SyncEnv, pool: ThreadPoolExecutor, intents: list[WriteIntent], *, final: bool
+) -> Started:
+    """Mark the chunk tried (committed), then hand its writes to the pool."""
     tried_before = {i.id for i in intents if i.tried_at is not None}
     env.staging.mark_tried([i.id for i in intents])
     env.checkpoint("after_intent")
-    outcomes = list(pool.map(lambda i: _apply(env, i, i.id in tried_before, final), intents))
+    return [(i, pool.submit(_apply, env, i, i.id in tried_before, final)) for i in intents]
+
+
+def _settle_chunk(env: SyncEnv, started: Started, progress: Progress) -> list[WriteIntent]:
+    """Record the chunk's outcomes in one staging transaction; returns branches still waiting for a head."""
     waiting = []
-    for intent, outcome in zip(intents, outcomes, strict=True):
-        if outcome.retry == "head":
-            waiting.append(intent)
-            continue
-        settle(env, intent, outcome)
-        progress.advance()
+    outcomes = [(intent, future.result()) for intent, future in started]
+    with env.staging.batch() as staging:
+        scoped = replace(env, staging=staging)
+        for intent, outcome in outcomes:
+            if outcome.retry == "head":
+                waiting.append(intent)
+                continue
+            settle(scoped, intent, outcome)
+            progress.advance()
     return waiting
 
 
@@ -71,8 +92,12 @@ def _apply(env: SyncEnv, intent: WriteIntent, maybe_written: bool, final: bool) 
     try:
         head = _head_ref(env, merged)
         if intent.op == "create":
-            if maybe_written and (found := _find(env, merged)) is not None:
-                return _written(env, found, adopted=True)
+            if maybe_written:
+                ours, others = _find(env, merged)
+                if ours is not None:
+                    return _written(env, ours, adopted=True)
+                if others:  # typed in 1C meanwhile: match and merge it as a partner, never adopt it as ours
+                    return Outcome(replan=True)
             row = env.onec.create(ONEC_SET, to_onec(merged, env.mapping, head))
             env.checkpoint("after_external_create")
             return _written(env, row)
@@ -99,22 +124,20 @@ def _written(env: SyncEnv, row: dict, adopted: bool = False) -> Outcome:
     )
 
 
-def _find(env: SyncEnv, cp: Counterparty) -> dict | None:
-    """The counterparty in 1C with the same ИНН and КПП (preferring the one tagged with our CRM id)."""
+def _find(env: SyncEnv, cp: Counterparty) -> tuple[dict | None, list[dict]]:
+    """Live counterparties in 1C with the same ИНН and КПП: ``(ours, others)``. ``ours`` is the one an
+    earlier attempt created (tagged with our CRM id; untagged only if ``cp`` has no CRM id)."""
     rows = [
         r
         for r in env.onec.list_all(ONEC_SET, filter=(F("ИНН") == cp.inn) & (F("КПП") == (cp.kpp or "")))
         if not r.get("DeletionMark")
     ]
-    tagged = [
-        r
-        for r in rows
-        if cp.crm_id
-        and f"{env.mapping.links.onec.prefix}{cp.crm_id}"
-        in str(r.get(env.mapping.links.onec.attribute) or "").split()
-    ]
-    chosen = tagged or rows
-    return chosen[0] if len(chosen) == 1 else None
+    if not cp.crm_id:
+        return (rows[0], []) if len(rows) == 1 else (None, rows)
+    tag = f"{env.mapping.links.onec.prefix}{cp.crm_id}"
+    tagged = [r for r in rows if tag in str(r.get(env.mapping.links.onec.attribute) or "").split()]
+    others = [r for r in rows if r not in tagged]
+    return (tagged[0] if len(tagged) == 1 else None), others
 
 
 def _head_ref(env: SyncEnv, cp: Counterparty) -> str | None:

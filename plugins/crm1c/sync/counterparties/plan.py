@@ -7,6 +7,7 @@ and nothing is written for them. Conflicting edits are recorded, the owning syst
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from crm1c.domain.counterparty import Counterparty, content_hash, identity_key, validate
@@ -26,9 +27,11 @@ def plan(env: SyncEnv) -> dict[str, Any]:
     for system in ("crm", "onec"):
         after = None
         while batch := env.staging.dirty_records(system, ENTITY, limit=BATCH, after=after):
-            for record in batch:
-                _plan_one(env, record, ownership)
-                progress.advance()
+            with env.staging.batch() as staging:  # one commit per batch, not per write
+                scoped = replace(env, staging=staging)
+                for record in batch:
+                    _plan_one(scoped, record, ownership)
+                    progress.advance()
             after = batch[-1].external_id
     progress.finish()
     return dict(env.counters)
@@ -179,16 +182,35 @@ def _queue(
     crm_id: str | None,
     onec_id: str | None,
 ) -> bool:
-    """Open write intents for what the merge wants written; True if an older intent is still queued."""
-    stale = False
+    """Open write intents for what the merge wants written; True if an older intent is still queued.
+
+    An older queued intent with other data that was never tried is superseded (nothing was sent for it;
+    this merge saw everything it knew, e.g. the link-back a CRM create queues for the next run). One that
+    was tried may have been written: then nothing is opened for either side until it is loaded. Otherwise
+    the other side's intent would settle with this merge as the agreed base while the tried one's side
+    never received it, and the next merge would take the difference for an edit there (a twin typed in 1C
+    after a crash overwrote the name the CRM owns).
+    """
+    writes, superseded = [], []
     for target, fields, current, source_id in (
         ("onec", result.to_onec, onec_cp, crm_id),
         ("crm", result.to_crm, crm_cp, onec_id),
     ):
         if not fields:
             continue
-        op = "create" if current is None else ("mark_deleted" if set(fields) == {"deleted"} else "update")
         payload = intent_payload(fields, result.merged, crm_id, onec_id)
+        queued = env.staging.pending_intent(ENTITY, target, OTHER[target], source_id or "")
+        if queued is not None and queued.payload != payload:
+            if queued.tried_at is not None:
+                return True
+            superseded.append(queued.id)
+        writes.append((target, fields, current, source_id, payload))
+    for intent_id in superseded:
+        env.staging.abandon_intent(intent_id, "superseded by a newer plan before it was tried")
+        env.count("superseded")
+    stale = False
+    for target, fields, current, source_id, payload in writes:
+        op = "create" if current is None else ("mark_deleted" if set(fields) == {"deleted"} else "update")
         intent = env.staging.open_intent(
             ENTITY,
             target,
