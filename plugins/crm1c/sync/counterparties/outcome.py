@@ -42,6 +42,9 @@ def settle(env: SyncEnv, intent: WriteIntent, outcome: Outcome) -> None:
         target: outcome.target_id,
     }
     merged = merged.model_copy(update={"crm_id": ids["crm"], "onec_ref": ids["onec"]})
+    if (issue := _link_conflict(env, ids)) is not None:  # hold this pair for a human, load the rest
+        _give_up(env, intent, Outcome(issue=issue))
+        return
     partner_pending = env.staging.pending_intent(ENTITY, OTHER[target], target, outcome.target_id or "")
     link = env.staging.xref_by_crm(ENTITY, ids["crm"]) if ids["crm"] else None
     base = link.base if partner_pending is not None and link is not None else merged.model_dump(mode="json")
@@ -73,6 +76,26 @@ def settle(env: SyncEnv, intent: WriteIntent, outcome: Outcome) -> None:
             conn=conn,
         )
     env.count(f"{target}_{'adopted' if outcome.adopted else intent.op}")
+
+
+def _link_conflict(env: SyncEnv, ids: dict) -> Issue | None:
+    """An issue when linking these two records would break the 1:1 cross-reference."""
+    by_crm = env.staging.xref_by_crm(ENTITY, ids["crm"]) if ids["crm"] else None
+    by_onec = env.staging.xref_by_onec(ENTITY, ids["onec"]) if ids["onec"] else None
+    taken = [
+        x for x in (by_crm, by_onec) if x is not None and (x.crm_id, x.onec_id) != (ids["crm"], ids["onec"])
+    ]
+    if not taken:
+        return None
+    other = f"CRM {taken[0].crm_id} / 1C {taken[0].onec_id}"
+    return Issue(
+        "*",
+        "xref_conflict",
+        f"Записи CRM {ids['crm']} и 1С {ids['onec']} нельзя связать: одна из них уже связана ({other}); "
+        "объедините дубли вручную",
+        f"CRM {ids['crm']} and 1C {ids['onec']} cannot be linked: one is already linked ({other}); "
+        "merge the duplicates by hand",
+    )
 
 
 def _link_back(env: SyncEnv, intent: WriteIntent, merged: Counterparty, ids: dict, conn: Any) -> None:
