@@ -22,17 +22,18 @@ from crm1c.sync.counterparties.outcome import Outcome, settle
 from crm1c.sync.counterparties.records import ENTITY, crm_seen
 from crm1c.sync.runtime import Progress, SyncEnv
 
-CHUNK = 25  # two commands per record at most: 50 per batch request
+MAX_COMMANDS = 50  # per batch request
 LOOKUPS_PER_BATCH = 16  # three lookup commands per interrupted create: 48 per batch request
 
 
 def load_crm(env: SyncEnv) -> dict[str, Any]:
-    """Execute every pending CRM intent, 25 records per batch request."""
+    """Execute every pending CRM intent, packing each batch request with up to 50 commands."""
     if env.dry_run:
         return dict(env.counters)
     progress = Progress("load_crm")
     after = 0
-    while intents := env.staging.pending_intents(ENTITY, "crm", after_id=after, limit=CHUNK):
+    while page := env.staging.pending_intents(ENTITY, "crm", after_id=after, limit=MAX_COMMANDS):
+        intents = _fill_one_batch(env, page)
         after = intents[-1].id
         outcomes = _run_chunk(env, intents)
         with env.staging.batch() as staging:  # one commit per chunk
@@ -42,6 +43,19 @@ def load_crm(env: SyncEnv) -> dict[str, Any]:
                 progress.advance()
     progress.finish()
     return dict(env.counters)
+
+
+def _fill_one_batch(env: SyncEnv, intents: list[WriteIntent]) -> list[WriteIntent]:
+    """The leading intents whose commands fit in one batch request (a create takes two)."""
+    taken: list[WriteIntent] = []
+    total = 0
+    for intent in intents:
+        size = 2 if intent.op == "create" else len(_commands(env, intent, 0, None))
+        if taken and total + size > MAX_COMMANDS:
+            break
+        taken.append(intent)
+        total += size
+    return taken
 
 
 def _run_chunk(env: SyncEnv, intents: list[WriteIntent]) -> list[tuple[WriteIntent, Outcome]]:
