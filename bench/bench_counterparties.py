@@ -655,7 +655,16 @@ class Worker:
             self.rec.probe.penalize()
 
     def pending(self, target: str) -> int:
-        return len(self.staging.pending_intents("counterparty", target))
+        """Pending intents of one target, counted in SQL (loading them would put 100k payloads into the
+        very RSS being measured)."""
+        import sqlalchemy as sa
+
+        query = sa.text(
+            "SELECT count(*) FROM write_intent WHERE entity = 'counterparty' AND target_system = :t "
+            "AND state = 'pending'"
+        )
+        with self.staging.engine.connect() as conn:
+            return int(conn.execute(query, {"t": target}).scalar_one())
 
     # -- runs -------------------------------------------------------------------------------------------
 
@@ -961,6 +970,7 @@ def worker_main(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _budget)
     worker = Worker(args)
+    worker.result["code"] = code_fingerprint()  # after Worker() imported the engine: what is measured
     try:
         worker.scenario()
     except Interrupted:
@@ -1141,9 +1151,9 @@ def run_size(args: argparse.Namespace, n: int, workdir: Path) -> dict:
         result["seed_s"] = seed_s
         result["staging"] = staging_url.split(":", 1)[0]
         result["contour_nodelay"] = bool(args.contour_nodelay)
-        result["code"] = code_before
+        result.setdefault("code", code_before)
         code_after = code_fingerprint()
-        result["code_changed_during_run"] = code_after["sources_sha1"] != code_before["sources_sha1"]
+        result["code_changed_during_run"] = code_after["sources_sha1"] != result["code"]["sources_sha1"]
         result["analyze_staging"] = bool(args.analyze_staging)
     finally:
         contour.stop()
@@ -1236,7 +1246,7 @@ def report(results: list[dict], pools: list[int]) -> str:
             f"code: git {code.get('head')}, uncommitted {', '.join(code.get('dirty') or []) or 'none'}; "
             f"sources sha1 {code.get('sources_sha1')}"
             + (
-                "  !! plugins/ or contour/ CHANGED during this run"
+                "  (plugins/ or contour/ changed on disk during the run; figures: code loaded at start)"
                 if r.get("code_changed_during_run")
                 else ""
             )
