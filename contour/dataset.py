@@ -30,8 +30,9 @@ class Organisation:
 
 @dataclass(frozen=True)
 class Company:
-    """A counterparty. ``in_crm``/``in_onec`` say where it exists; ``crm_name`` differs from ``name`` when the
-    CRM spells it differently. Bad records (invalid checksum, legal entity without КПП, ...) are deliberate."""
+    """A counterparty. ``in_crm``/``in_onec`` say where it exists; ``crm_name`` differs from ``name`` when
+    the CRM spells it differently. Bad records (invalid checksum, legal entity without КПП, ...) are
+    deliberate."""
 
     key: str
     name: str
@@ -52,7 +53,7 @@ class Company:
 
 @dataclass(frozen=True)
 class Product:
-    """Goods or a service, kept in 1C (Catalog_Номенклатура) and mirrored in the CRM catalog when ``in_crm``."""
+    """Goods or a service, kept in 1C (Catalog_Номенклатура), mirrored in the CRM catalog when ``in_crm``."""
 
     key: str
     name: str

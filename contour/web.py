@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 log = logging.getLogger("contour")
@@ -119,7 +119,7 @@ class App:
     """Base of an emulator. Subclasses set ``name`` and ``knob_defaults`` and implement :meth:`handle`."""
 
     name = "app"
-    knob_defaults: dict[str, Any] = {}
+    knob_defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, state_dir: Path, knob_overrides: dict[str, Any] | None = None):
         self.state_dir = state_dir
@@ -165,7 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
     server: ContourServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
     def _dispatch(self) -> None:

@@ -60,7 +60,7 @@ class RunningContour:
     def knobs(self, app: str, **changes: Any) -> dict[str, Any]:
         """Change an emulator's knobs through its admin endpoint (as an operator would)."""
         port = self.onec_port if app == "onec" else self.bitrix_port
-        req = urllib.request.Request(  # noqa: S310 - loopback
+        req = urllib.request.Request(
             f"https://127.0.0.1:{port}/_contour/knobs",
             data=json.dumps(changes).encode(),
             method="POST",

@@ -28,17 +28,59 @@ ONEC_LOGIN, ONEC_PASSWORD = "Интеграция", "contour"
 
 def onec_dataset() -> Dataset:
     """A small 1C base with exact, hand-checkable amounts (22% from 2026, 20% before)."""
-    legal = Company("c-alfa", 'ООО "Альфа"', 'Общество с ограниченной ответственностью "Альфа"', "legal",
-                    "7707083893", "770701001", True, True, phone="+7 495 000-00-01", email="alfa@example.ru")
-    branch = Company("c-alfa-spb", 'ООО "Альфа" (СПб)', 'ООО "Альфа", филиал в Санкт-Петербурге', "branch",
-                     "7707083893", "780201001", True, True, head_key="c-alfa")
-    ip = Company("c-ivanov", "ИП Иванов Иван Иванович", "Индивидуальный предприниматель Иванов И. И.", "ip",
-                 "500100732259", None, True, True)
-    beta = Company("c-beta", "Д'Артаньян и Ко", 'ООО "Д\'Артаньян и Ко"', "legal",
-                   _profiles.inn10("772814563"),
-                   "772801001", True, True)
-    crm_only = Company("c-crm", "ООО Только в CRM", "ООО Только в CRM", "legal", _profiles.inn10("500100732"),
-                       "500101001", True, False)
+    legal = Company(
+        "c-alfa",
+        'ООО "Альфа"',
+        'Общество с ограниченной ответственностью "Альфа"',
+        "legal",
+        "7707083893",
+        "770701001",
+        True,
+        True,
+        phone="+7 495 000-00-01",
+        email="alfa@example.ru",
+    )
+    branch = Company(
+        "c-alfa-spb",
+        'ООО "Альфа" (СПб)',
+        'ООО "Альфа", филиал в Санкт-Петербурге',
+        "branch",
+        "7707083893",
+        "780201001",
+        True,
+        True,
+        head_key="c-alfa",
+    )
+    ip = Company(
+        "c-ivanov",
+        "ИП Иванов Иван Иванович",
+        "Индивидуальный предприниматель Иванов И. И.",
+        "ip",
+        "500100732259",
+        None,
+        True,
+        True,
+    )
+    beta = Company(
+        "c-beta",
+        "Д'Артаньян и Ко",
+        'ООО "Д\'Артаньян и Ко"',
+        "legal",
+        _profiles.inn10("772814563"),
+        "772801001",
+        True,
+        True,
+    )
+    crm_only = Company(
+        "c-crm",
+        "ООО Только в CRM",
+        "ООО Только в CRM",
+        "legal",
+        _profiles.inn10("500100732"),
+        "500101001",
+        True,
+        False,
+    )
     table = Product("p-table", "Стол письменный", "СТ-01", "796", False, "Общая", _D("12200"))
     mount = Product("p-mount", "Монтаж", "УС-01", "356", True, "Общая", _D("6100"))
     old = Product("p-chair", "Стул", "СТ-02", "796", False, "Общая", _D("12000"))
@@ -47,24 +89,54 @@ def onec_dataset() -> Dataset:
         return DealRow(product.key, product.price, _D(qty), _D(rate), True)
 
     docs = [
-        SalesDocument("inv-1", "invoice", "ВП00-000001", _dt.date(2026, 2, 1), "c-alfa",
-                      (row(table, "2", "22"),)),
-        SalesDocument("sale-1", "sale", "ВП00-000001", _dt.date(2026, 2, 10), "c-alfa",
-                      (row(table, "2", "22"), row(mount, "1", "22"))),
-        SalesDocument("sale-old", "sale", "ВП00-000099", _dt.date(2025, 11, 20), "c-beta",
-                      (row(old, "1", "20"),)),
-        SalesDocument("sale-draft", "sale", "ВП00-000002", _dt.date(2026, 3, 5), "c-alfa-spb",
-                      (row(mount, "3", "22"),), posted=False),
+        SalesDocument(
+            "inv-1", "invoice", "ВП00-000001", _dt.date(2026, 2, 1), "c-alfa", (row(table, "2", "22"),)
+        ),
+        SalesDocument(
+            "sale-1",
+            "sale",
+            "ВП00-000001",
+            _dt.date(2026, 2, 10),
+            "c-alfa",
+            (row(table, "2", "22"), row(mount, "1", "22")),
+        ),
+        SalesDocument(
+            "sale-old", "sale", "ВП00-000099", _dt.date(2025, 11, 20), "c-beta", (row(old, "1", "20"),)
+        ),
+        SalesDocument(
+            "sale-draft",
+            "sale",
+            "ВП00-000002",
+            _dt.date(2026, 3, 5),
+            "c-alfa-spb",
+            (row(mount, "3", "22"),),
+            posted=False,
+        ),
     ]
     payments = [
-        Payment("pay-1", "000001", _dt.date(2026, 2, 15), "c-alfa", _D("20000"),
-                (Allocation("sale-1", _D("20000")),), purpose="Оплата по реализации"),
+        Payment(
+            "pay-1",
+            "000001",
+            _dt.date(2026, 2, 15),
+            "c-alfa",
+            _D("20000"),
+            (Allocation("sale-1", _D("20000")),),
+            purpose="Оплата по реализации",
+        ),
     ]
-    return Dataset(profile="onec-test", organisation=_profiles.organisation(),
-                   prohibition_date=_dt.date(2025, 12, 31), companies=[legal, branch, ip, beta, crm_only],
-                   products=[table, mount, old], documents=docs, payments=payments,
-                   rates=[CurrencyRate("USD", _dt.date(2026, 1, 1), _D("78.5")),
-                          CurrencyRate("USD", _dt.date(2026, 2, 1), _D("79.25"))])
+    return Dataset(
+        profile="onec-test",
+        organisation=_profiles.organisation(),
+        prohibition_date=_dt.date(2025, 12, 31),
+        companies=[legal, branch, ip, beta, crm_only],
+        products=[table, mount, old],
+        documents=docs,
+        payments=payments,
+        rates=[
+            CurrencyRate("USD", _dt.date(2026, 1, 1), _D("78.5")),
+            CurrencyRate("USD", _dt.date(2026, 2, 1), _D("79.25")),
+        ],
+    )
 
 
 class OneC:
@@ -102,8 +174,10 @@ class OneC:
         return self.one("ChartOfAccounts_Хозрасчетный", f"Code eq '{code}'")["Ref_Key"]
 
     def records(self, recorder: str) -> list[dict[str, _Any]]:
-        return self.value("AccountingRegister_Хозрасчетный_RecordType",
-                          **{"$filter": f"Recorder eq '{recorder}'", "$orderby": "LineNumber"})
+        return self.value(
+            "AccountingRegister_Хозрасчетный_RecordType",
+            **{"$filter": f"Recorder eq '{recorder}'", "$orderby": "LineNumber"},
+        )
 
 
 def error_of(response: _requests.Response) -> tuple[int, str, str]:
@@ -150,11 +224,21 @@ def bitrix_dataset() -> Dataset:
         if i == 5:
             name = 'ООО "Ромашка"'
         inn = _profiles.inn12(f"5001007{i:03d}") if kind != "legal" else _profiles.inn10(f"7707{i:05d}")
-        companies.append(Company(
-            f"c{i:03d}", name, name.replace("ООО", "Общество с ограниченной ответственностью"), kind, inn,
-            "770701001" if kind == "legal" else None, in_crm=i not in (60, 61), in_onec=True,
-            crm_name="Ромашка" if i == 5 else None, phone=f"+7 495 000-{i:02d}-00" if i < 10 else None,
-            email=f"c{i}@example.ru" if i < 5 else None))
+        companies.append(
+            Company(
+                f"c{i:03d}",
+                name,
+                name.replace("ООО", "Общество с ограниченной ответственностью"),
+                kind,
+                inn,
+                "770701001" if kind == "legal" else None,
+                in_crm=i not in (60, 61),
+                in_onec=True,
+                crm_name="Ромашка" if i == 5 else None,
+                phone=f"+7 495 000-{i:02d}-00" if i < 10 else None,
+                email=f"c{i}@example.ru" if i < 5 else None,
+            )
+        )
     table = Product("p-table", "Стол письменный", "СТ-01", "796", False, "Общая", _D("12200"))
     mount = Product("p-mount", "Монтаж", "УС-01", "356", True, "Общая", _D("6100"))
     sugar = Product("p-sugar", "Сахар", "СХ-01", "166", False, "Пониженная", _D("110"))
@@ -172,8 +256,14 @@ def bitrix_dataset() -> Dataset:
         Deal("d4", "Выигранная", "c003", "WON", "RUB", day, (row(table, "1"),)),
         Deal("d5", "Вторая воронка", "c004", "EXECUTING", "RUB", day, (row(mount, "3"),), category_id=2),
     ]
-    return Dataset(profile="bitrix-test", organisation=_profiles.organisation(), prohibition_date=None,
-                   companies=companies, products=[table, mount, sugar, cable, hidden], deals=deals)
+    return Dataset(
+        profile="bitrix-test",
+        organisation=_profiles.organisation(),
+        prohibition_date=None,
+        companies=companies,
+        products=[table, mount, sugar, cable, hidden],
+        deals=deals,
+    )
 
 
 class Bitrix:
@@ -225,8 +315,10 @@ def bitrix(bitrix_server: _Any) -> Bitrix:
     from contour.bitrix.app import BitrixApp
 
     defaults = dict(BitrixApp.knob_defaults)
-    bitrix_server.knobs("bitrix", **defaults | {"rate_plan": "off", "latency_ms": 0, "fault_5xx_rate": 0.0,
-                                                 "fault_timeout_rate": 0.0})
+    bitrix_server.knobs(
+        "bitrix",
+        **defaults | {"rate_plan": "off", "latency_ms": 0, "fault_5xx_rate": 0.0, "fault_timeout_rate": 0.0},
+    )
     bitrix_seed.seed(bitrix_server.state_dir, bitrix_dataset())
     client = Bitrix(bitrix_server)
     client.admin("limits/reset", "POST")

@@ -312,8 +312,9 @@ def test_demo_payment_cases(demo: Dataset) -> None:
     (advance,) = by_note["advance"]
     invoice = docs[advance.allocations[0].document_key]
     assert all(docs[a.document_key].kind == "invoice" for a in advance.allocations)
-    assert not any(d.kind == "sale" and d.deal_key == invoice.deal_key and d.date <= advance.date
-                   for d in demo.documents)
+    assert not any(
+        d.kind == "sale" and d.deal_key == invoice.deal_key and d.date <= advance.date for d in demo.documents
+    )
     (over,) = by_note["overpayment"]
     assert over.amount > sum(a.amount for a in over.allocations)
     (two,) = by_note["two invoices"]
@@ -327,8 +328,9 @@ def test_demo_rates_cover_the_usd_deal(demo: Dataset) -> None:
     deal = next(d for d in demo.deals if d.currency == "USD")
     for on in [deal.begindate] + [doc.date for doc in usd_docs]:
         for currency in ("USD", "EUR"):
-            assert any(r.currency == currency and on - dt.timedelta(days=3) <= r.date <= on
-                       for r in demo.rates)
+            assert any(
+                r.currency == currency and on - dt.timedelta(days=3) <= r.date <= on for r in demo.rates
+            )
     assert len({(r.currency, r.date) for r in demo.rates}) == len(demo.rates)
 
 

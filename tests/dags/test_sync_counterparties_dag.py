@@ -45,29 +45,58 @@ def test_counterparty_dag_is_wired_as_documented(bag):
 def contour_env(tmp_path, monkeypatch):
     running = start_contour(tmp_path / "contour", profile="demo")
     ca = str(running.ca_file)
-    monkeypatch.setenv("AIRFLOW_CONN_BITRIX24_DEFAULT", json.dumps({
-        "conn_type": "http", "host": "127.0.0.1", "port": running.bitrix_port, "schema": "https",
-        "login": BITRIX_USER, "password": BITRIX_TOKEN, "extra": {"ca_bundle": ca, "plan": "off"}}))
-    monkeypatch.setenv("AIRFLOW_CONN_ONEC_DEFAULT", json.dumps({
-        "conn_type": "http", "host": "127.0.0.1", "port": running.onec_port, "schema": "https",
-        "login": ONEC_USER, "password": ONEC_PASSWORD,
-        "extra": {"base_path": "/accounting/odata/standard.odata/", "ca_bundle": ca}}))
-    monkeypatch.setenv("AIRFLOW_CONN_CRM1C_STAGING", json.dumps({
-        "conn_type": "sqlite", "host": str(tmp_path / "staging.sqlite3")}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_BITRIX24_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "http",
+                "host": "127.0.0.1",
+                "port": running.bitrix_port,
+                "schema": "https",
+                "login": BITRIX_USER,
+                "password": BITRIX_TOKEN,
+                "extra": {"ca_bundle": ca, "plan": "off"},
+            }
+        ),
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ONEC_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "http",
+                "host": "127.0.0.1",
+                "port": running.onec_port,
+                "schema": "https",
+                "login": ONEC_USER,
+                "password": ONEC_PASSWORD,
+                "extra": {"base_path": "/accounting/odata/standard.odata/", "ca_bundle": ca},
+            }
+        ),
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CRM1C_STAGING",
+        json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "staging.sqlite3")}),
+    )
     yield running
     running.stop()
 
 
 def _onec_counterparties(running) -> list[dict]:
-    resp = requests.get(running.onec_url + "Catalog_Контрагенты", params={"$format": "json"},
-                        auth=(ONEC_USER.encode(), ONEC_PASSWORD.encode()), verify=str(running.ca_file), timeout=10)
+    resp = requests.get(
+        running.onec_url + "Catalog_Контрагенты",
+        params={"$format": "json"},
+        auth=(ONEC_USER.encode(), ONEC_PASSWORD.encode()),
+        verify=str(running.ca_file),
+        timeout=10,
+    )
     resp.raise_for_status()
     return resp.json()["value"]
 
 
 def _bitrix(running, method: str, params: dict) -> dict:
-    resp = requests.post(running.bitrix_webhook + method + ".json", json=params, verify=str(running.ca_file),
-                         timeout=10)
+    resp = requests.post(
+        running.bitrix_webhook + method + ".json", json=params, verify=str(running.ca_file), timeout=10
+    )
     resp.raise_for_status()
     return resp.json()
 

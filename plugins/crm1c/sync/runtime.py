@@ -13,6 +13,9 @@ from typing import Any
 
 log = logging.getLogger("crm1c.sync")
 
+#: The other side of each system.
+OTHER = {"crm": "onec", "onec": "crm"}
+
 #: Named points where a crash is most dangerous; tests stop the process there (``CRM1C_KILL_AT``).
 KILL_POINTS = ("after_intent", "after_external_create", "before_xref_commit", "before_watermark")
 

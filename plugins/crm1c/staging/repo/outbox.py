@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from crm1c.hashing import content_hash
 from crm1c.staging.errors import IntentStateError, NotFoundError, StagingError
 from crm1c.staging.models import WriteIntent, Xref
+from crm1c.staging.repo.base import chunks
 from crm1c.staging.repo.xref import Xrefs
 from crm1c.staging.schema import write_intent as t
 
@@ -45,26 +49,14 @@ class Outbox(Xrefs):
         row |= {"source_id": source_id, "match_key": match_key, "payload": payload, "state": "pending"}
         row |= {"payload_hash": content_hash(payload), "target_id": target_id, "attempts": 1, "error": None}
         row |= {"run_id": run_id, "created_at": now, "updated_at": now}
-        stmt = (
-            self._insert(t)
-            .values(row)
-            .on_conflict_do_nothing(index_elements=list(_SOURCE), index_where=_PENDING)
-            .returning(*t.c)
-        )
-        resume = (
-            sa.update(t)
-            .where(*(t.c[k] == row[k] for k in _SOURCE), t.c.state == "pending")
-            .values(attempts=t.c.attempts + 1, run_id=run_id, updated_at=now)
-            .returning(*t.c)
-        )
+        insert, resume = _open_statements(self.is_postgres)
+        keys = {f"k_{k}": row[k] for k in _SOURCE} | {"run_id": run_id, "updated_at": now}
         with self._write(conn) as c:
-            for _attempt in range(
-                3
-            ):  # repeats only if a concurrent writer closed the pending intent meanwhile
-                created = c.execute(stmt).first()
+            for _attempt in range(3):  # repeats only if a concurrent writer closed the pending one meanwhile
+                created = c.execute(insert, row).first()
                 if created is not None:
                     return WriteIntent(**created._mapping)
-                resumed = c.execute(resume).first()
+                resumed = c.execute(resume, keys).first()
                 if resumed is not None:
                     return WriteIntent(**resumed._mapping, resumed=True)
         raise StagingError(f"could not open a write intent for {entity} {source_system}:{source_id}")
@@ -176,6 +168,29 @@ class Outbox(Xrefs):
             row = c.execute(query).first()
         return None if row is None else WriteIntent(**row._mapping)
 
+    def pending_intents_of(
+        self,
+        entity: str,
+        target_system: str,
+        source_system: str,
+        source_ids: Iterable[str],
+        *,
+        conn: Connection | None = None,
+    ) -> dict[str, WriteIntent]:
+        """:meth:`pending_intent` for many source records at once: ``source_id → intent``."""
+        base = sa.select(t).where(
+            t.c.entity == entity,
+            t.c.target_system == target_system,
+            t.c.source_system == source_system,
+            t.c.state == "pending",
+        )
+        found: dict[str, WriteIntent] = {}
+        with self._read(conn) as c:
+            for part in chunks(sorted(set(source_ids))):
+                for r in c.execute(base.where(t.c.source_id.in_(part))):
+                    found[r.source_id] = WriteIntent(**r._mapping)
+        return found
+
     def _locked_intent(self, c: Connection, intent_id: int) -> WriteIntent:
         query = sa.select(t).where(t.c.id == intent_id)
         row = c.execute(query.with_for_update() if self.is_postgres else query).first()
@@ -188,6 +203,21 @@ class Outbox(Xrefs):
             sa.update(t).where(t.c.id == intent_id).values(**values, updated_at=self._now()).returning(*t.c)
         )
         return WriteIntent(**c.execute(stmt).one()._mapping)
+
+
+@functools.cache
+def _open_statements(postgres: bool) -> tuple[Any, Any]:
+    """The INSERT and the resume UPDATE of :meth:`Outbox.open_intent`, built once (values are bound)."""
+    insert = (postgresql.insert if postgres else sqlite.insert)(t)
+    insert = insert.on_conflict_do_nothing(index_elements=list(_SOURCE), index_where=_PENDING).returning(*t.c)
+    resume = (
+        sa.update(t)
+        .where(*(t.c[k] == sa.bindparam(f"k_{k}") for k in _SOURCE), t.c.state == "pending")
+        .values(attempts=t.c.attempts + 1, run_id=sa.bindparam("run_id"))
+        .values(updated_at=sa.bindparam("updated_at"))
+        .returning(*t.c)
+    )
+    return insert, resume
 
 
 def _require_pending(intent: WriteIntent, action: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from sqlalchemy.engine import Connection
 from crm1c.hashing import canonical_json
 from crm1c.staging.errors import NotFoundError, StagingError
 from crm1c.staging.models import Conflict, QuarantineItem
-from crm1c.staging.repo.base import StagingBase
+from crm1c.staging.repo.base import StagingBase, chunks
 from crm1c.staging.schema import conflict as ct
 from crm1c.staging.schema import quarantine as qt
 
@@ -67,6 +68,19 @@ class Review(StagingBase):
         )
         with self._write(conn) as c:
             return c.execute(stmt).rowcount
+
+    def quarantined_ids(
+        self, entity: str, system: str, external_ids: Iterable[str], *, conn: Connection | None = None
+    ) -> set[str]:
+        """Which of the given records of one system have an open quarantine row."""
+        base = sa.select(qt.c.external_id).where(
+            qt.c.entity == entity, qt.c.system == system, qt.c.resolved_at.is_(None)
+        )
+        found: set[str] = set()
+        with self._read(conn) as c:
+            for part in chunks(sorted(set(external_ids))):
+                found.update(c.execute(base.where(qt.c.external_id.in_(part))).scalars())
+        return found
 
     def open_quarantine(
         self, entity: str | None = None, *, conn: Connection | None = None

@@ -177,6 +177,21 @@ class SeenRecords(StagingBase):
             found = [SeenRecord(**r._mapping) for r in c.execute(query)]
         return sorted(found, key=lambda r: r.external_id)
 
+    def by_match_keys(
+        self, system: str, entity: str, match_keys: Iterable[str], *, conn: Connection | None = None
+    ) -> dict[str, list[SeenRecord]]:
+        """:meth:`by_match_key` for many keys at once: ``key → records`` (every key given is in it)."""
+        keys = sorted(set(match_keys))
+        found: dict[str, list[SeenRecord]] = {key: [] for key in keys}
+        base = sa.select(t).where(t.c.entity == entity, t.c.system == system, t.c.deleted.is_(False))
+        with self._read(conn) as c:
+            for part in chunks(keys):
+                for r in c.execute(base.where(t.c.match_key.in_(part))):
+                    found[r.match_key].append(SeenRecord(**r._mapping))
+        for group in found.values():
+            group.sort(key=lambda r: r.external_id)
+        return found
+
     def _known(self, c: Connection, system: str, entity: str, ids: list[str]) -> dict[str, tuple[str, bool]]:
         known: dict[str, tuple[str, bool]] = {}
         base = sa.select(t.c.external_id, t.c.content_hash, t.c.deleted).where(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -9,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from crm1c.staging.errors import NotFoundError, XrefConflictError
 from crm1c.staging.models import Xref
-from crm1c.staging.repo.base import StagingBase, to_model
+from crm1c.staging.repo.base import StagingBase, chunks, to_model
 from crm1c.staging.schema import xref as t
 
 
@@ -23,6 +24,18 @@ class Xrefs(StagingBase):
         """The link of a 1C record, or None."""
         with self._read(conn) as c:
             return _get(c, entity, t.c.onec_id == onec_id)
+
+    def xrefs_of(
+        self, entity: str, system: str, ids: Iterable[str], *, conn: Connection | None = None
+    ) -> dict[str, Xref]:
+        """The links of the given records of ``system`` ("crm" or "onec"), by that system's id."""
+        column = t.c.crm_id if system == "crm" else t.c.onec_id
+        found: dict[str, Xref] = {}
+        with self._read(conn) as c:
+            for part in chunks(sorted(set(ids))):
+                for r in c.execute(sa.select(t).where(t.c.entity == entity, column.in_(part))):
+                    found[r._mapping[column.name]] = Xref(**r._mapping)
+        return found
 
     def link(
         self,

@@ -8,8 +8,8 @@ from typing import Any
 from crm1c.domain.counterparty import Counterparty, content_hash
 from crm1c.domain.issues import Issue
 from crm1c.staging import SeenInput, WriteIntent
-from crm1c.sync.counterparties.records import ENTITY, OTHER, intent_payload
-from crm1c.sync.runtime import SyncEnv, log
+from crm1c.sync.counterparties.records import ENTITY, intent_payload
+from crm1c.sync.runtime import OTHER, SyncEnv, log
 
 
 @dataclass

@@ -14,8 +14,9 @@ from crm1c.domain.counterparty import Counterparty, content_hash, identity_key, 
 from crm1c.domain.issues import Issue
 from crm1c.domain.merge import MergeResult, merge
 from crm1c.staging import SeenRecord
-from crm1c.sync.counterparties.records import ENTITY, OTHER, canonical, codec_issue, intent_payload
-from crm1c.sync.runtime import Progress, SyncEnv, log
+from crm1c.sync.counterparties.records import ENTITY, canonical, codec_issue, intent_payload
+from crm1c.sync.lookups import BatchLookups
+from crm1c.sync.runtime import OTHER, Progress, SyncEnv, log
 
 BATCH = 500
 
@@ -29,35 +30,38 @@ def plan(env: SyncEnv) -> dict[str, Any]:
         while batch := env.staging.dirty_records(system, ENTITY, limit=BATCH, after=after):
             with env.staging.batch() as staging:  # one commit per batch, not per write
                 scoped = replace(env, staging=staging)
+                look = BatchLookups(staging, ENTITY, system, batch)
                 for record in batch:
-                    _plan_one(scoped, record, ownership)
+                    _plan_one(scoped, look, record, ownership)
                     progress.advance()
+                if not env.dry_run:
+                    look.flush()
             after = batch[-1].external_id
     progress.finish()
     return dict(env.counters)
 
 
-def _plan_one(env: SyncEnv, record: SeenRecord, ownership: Any) -> None:
+def _plan_one(env: SyncEnv, look: BatchLookups, record: SeenRecord, ownership: Any) -> None:
     """Plan one record; it stays dirty while an older queued intent still carries other data."""
     system, other = record.system, OTHER[record.system]
-    cp = _valid(env, record)
+    cp = _valid(env, look, record)
     if cp is None:
-        _handled(env, record)
+        _handled(env, look, record)
         return
-    link = _xref(env, system, record.external_id)
+    link = look.xref(system, record.external_id)
     if link is not None:
         partner_id = link.onec_id if system == "crm" else link.crm_id
         base = Counterparty(**link.base) if link.base else None
     else:
-        found = _match(env, record, cp)
+        found = _match(env, look, record, cp)
         if found is False:
-            _handled(env, record)
+            _handled(env, look, record)
             return
         partner_id, base = found, None
-    partner_rec = env.staging.get_seen(other, ENTITY, partner_id) if partner_id else None
-    partner = _valid(env, partner_rec, quarantine=False) if partner_rec else None
+    partner_rec = look.seen(other, partner_id) if partner_id else None
+    partner = _valid(env, look, partner_rec, quarantine=False) if partner_rec else None
     if partner_rec is not None and partner is None and not partner_rec.deleted:
-        _handled(env, record)  # the partner is held in quarantine: wait until it is fixed
+        _handled(env, look, record)  # the partner is held in quarantine: wait until it is fixed
         return
     crm_cp, onec_cp = (cp, partner) if system == "crm" else (partner, cp)
     crm_id = record.external_id if system == "crm" else partner_id
@@ -73,14 +77,16 @@ def _plan_one(env: SyncEnv, record: SeenRecord, ownership: Any) -> None:
         env.count("would_write_onec", bool(result.to_onec))
         env.count("would_write_crm", bool(result.to_crm))
         return
-    if _queue(env, result, crm_cp, onec_cp, crm_id, onec_id):
+    if _queue(env, look, result, crm_cp, onec_cp, crm_id, onec_id):
         return  # an older intent for this record is still queued: plan it again after it is loaded
     if crm_id and onec_id and not result.to_onec and not result.to_crm:
-        _agree(env, crm_id, onec_id, result.merged)
-    _handled(env, record, partner_rec)
+        _agree(env, look, crm_id, onec_id, result.merged)
+    _handled(env, look, record, partner_rec)
 
 
-def _valid(env: SyncEnv, record: SeenRecord | None, *, quarantine: bool = True) -> Counterparty | None:
+def _valid(
+    env: SyncEnv, look: BatchLookups, record: SeenRecord | None, *, quarantine: bool = True
+) -> Counterparty | None:
     """The record's counterparty if it can be synced; otherwise quarantine it (with reasons) and None."""
     if record is None:
         return None
@@ -89,14 +95,14 @@ def _valid(env: SyncEnv, record: SeenRecord | None, *, quarantine: bool = True) 
     issues = [issue] if issue else (validate(cp, env.mapping) if cp is not None and not cp.deleted else [])
     if not issues:
         if quarantine and not env.dry_run:
-            env.staging.resolve_quarantine(ENTITY, record.system, record.external_id)
+            look.release(record.system, record.external_id)
         return cp
     if quarantine:
-        _quarantine(env, record, issues)
+        _quarantine(env, look, record, issues)
     return None
 
 
-def _quarantine(env: SyncEnv, record: SeenRecord, issues: list[Issue]) -> None:
+def _quarantine(env: SyncEnv, look: BatchLookups, record: SeenRecord, issues: list[Issue]) -> None:
     env.count("quarantined")
     for issue in issues:
         log.warning(
@@ -109,8 +115,7 @@ def _quarantine(env: SyncEnv, record: SeenRecord, issues: list[Issue]) -> None:
         )
         if env.dry_run:
             continue
-        env.staging.quarantine(
-            ENTITY,
+        look.quarantine(
             record.system,
             record.external_id,
             issue.field,
@@ -130,12 +135,7 @@ def _quarantine(env: SyncEnv, record: SeenRecord, issues: list[Issue]) -> None:
         )
 
 
-def _xref(env: SyncEnv, system: str, external_id: str) -> Any:
-    lookup = env.staging.xref_by_crm if system == "crm" else env.staging.xref_by_onec
-    return lookup(ENTITY, external_id)
-
-
-def _match(env: SyncEnv, record: SeenRecord, cp: Counterparty) -> str | bool | None:
+def _match(env: SyncEnv, look: BatchLookups, record: SeenRecord, cp: Counterparty) -> str | bool | None:
     """The partner's id on the other side (None: there is none), or False when a human must decide."""
     system, other = record.system, OTHER[record.system]
     key = identity_key(cp)
@@ -143,22 +143,20 @@ def _match(env: SyncEnv, record: SeenRecord, cp: Counterparty) -> str | bool | N
         return None
     twins = [
         r
-        for r in env.staging.by_match_key(system, ENTITY, key)
-        if r.external_id != record.external_id and _xref(env, system, r.external_id) is None
+        for r in look.by_key(system, key)
+        if r.external_id != record.external_id and look.xref(system, r.external_id) is None
     ]
     if twins:
         ids = ", ".join(r.external_id for r in twins)
-        _quarantine(env, record, [_duplicate_issue(system, key, ids)])
+        _quarantine(env, look, record, [_duplicate_issue(system, key, ids)])
         return False
     hint = cp.onec_ref if system == "crm" else cp.crm_id
-    candidates = [
-        r for r in env.staging.by_match_key(other, ENTITY, key) if _xref(env, other, r.external_id) is None
-    ]
+    candidates = [r for r in look.by_key(other, key) if look.xref(other, r.external_id) is None]
     if hint and any(r.external_id == hint for r in candidates):
         return hint
     if len(candidates) > 1:
         ids = ", ".join(r.external_id for r in candidates)
-        _quarantine(env, record, [_duplicate_issue(other, key, ids)])
+        _quarantine(env, look, record, [_duplicate_issue(other, key, ids)])
         return False
     return candidates[0].external_id if candidates else None
 
@@ -176,6 +174,7 @@ def _duplicate_issue(system: str, key: str, ids: str) -> Issue:
 
 def _queue(
     env: SyncEnv,
+    look: BatchLookups,
     result: MergeResult,
     crm_cp: Counterparty | None,
     onec_cp: Counterparty | None,
@@ -199,23 +198,21 @@ def _queue(
         if not fields:
             continue
         payload = intent_payload(fields, result.merged, crm_id, onec_id)
-        queued = env.staging.pending_intent(ENTITY, target, OTHER[target], source_id or "")
+        queued = look.pending_intent(target, source_id or "")
         if queued is not None and queued.payload != payload:
             if queued.tried_at is not None:
                 return True
-            superseded.append(queued.id)
+            superseded.append(queued)
         writes.append((target, fields, current, source_id, payload))
-    for intent_id in superseded:
-        env.staging.abandon_intent(intent_id, "superseded by a newer plan before it was tried")
+    for intent in superseded:
+        look.abandon_intent(intent, "superseded by a newer plan before it was tried")
         env.count("superseded")
     stale = False
     for target, fields, current, source_id, payload in writes:
         op = "create" if current is None else ("mark_deleted" if set(fields) == {"deleted"} else "update")
-        intent = env.staging.open_intent(
-            ENTITY,
+        intent = look.open_intent(
             target,
             op,
-            OTHER[target],
             source_id or "",
             payload,
             match_key=identity_key(result.merged) or f"id:{source_id}",
@@ -227,21 +224,21 @@ def _queue(
     return stale
 
 
-def _agree(env: SyncEnv, crm_id: str, onec_id: str, merged: Counterparty) -> None:
+def _agree(env: SyncEnv, look: BatchLookups, crm_id: str, onec_id: str, merged: Counterparty) -> None:
     """Both sides already hold the merged record: remember it as the base of the next merge."""
     digest = content_hash(merged)
     base = merged.model_dump(mode="json")
-    link = env.staging.xref_by_crm(ENTITY, crm_id)
+    link = look.xref("crm", crm_id)
     if link is None:
-        env.staging.link(ENTITY, crm_id, onec_id, base=base, crm_hash=digest, onec_hash=digest)
+        look.link(crm_id, onec_id, base=base, crm_hash=digest, onec_hash=digest)
         env.count("matched")
     elif link.base != base:
-        env.staging.update_base(ENTITY, crm_id, onec_id, base=base, crm_hash=digest, onec_hash=digest)
+        look.update_base(crm_id, onec_id, base=base, crm_hash=digest, onec_hash=digest)
 
 
-def _handled(env: SyncEnv, record: SeenRecord, partner: SeenRecord | None = None) -> None:
+def _handled(env: SyncEnv, look: BatchLookups, record: SeenRecord, partner: SeenRecord | None = None) -> None:
     if env.dry_run:
         return
-    env.staging.set_dirty(record.system, ENTITY, [record.external_id], False)
-    if partner is not None and partner.dirty:
-        env.staging.set_dirty(partner.system, ENTITY, [partner.external_id], False)
+    look.handled(record)
+    if partner is not None:
+        look.handled(partner)

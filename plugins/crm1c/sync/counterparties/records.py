@@ -12,7 +12,6 @@ from crm1c.staging import SeenInput, SeenRecord
 
 ENTITY = "counterparty"
 ONEC_SET = "Catalog_Контрагенты"
-OTHER = {"crm": "onec", "onec": "crm"}
 CODEC_ERROR = "codec_error"
 
 
