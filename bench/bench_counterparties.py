@@ -545,9 +545,9 @@ class Worker:
         plan_module = importlib.import_module("crm1c.sync.counterparties.plan")
         plan_one = plan_module._plan_one
 
-        def counted(env: Any, record: Any, ownership: Any, _orig: Callable = plan_one) -> Any:
+        def counted(*args: Any, _orig: Callable = plan_one) -> Any:
             self.timers["planned_records"] += 1
-            return _orig(env, record, ownership)
+            return _orig(*args)
 
         plan_module._plan_one = counted
 

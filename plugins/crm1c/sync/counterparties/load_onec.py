@@ -24,7 +24,7 @@ from crm1c.clients.odata_filter import F
 from crm1c.domain.counterparty import Counterparty
 from crm1c.domain.counterparty_codec import CodecError, to_onec
 from crm1c.domain.issues import Issue
-from crm1c.staging import WriteIntent
+from crm1c.staging import SeenRecord, WriteIntent
 from crm1c.sync.counterparties.outcome import Outcome, settle
 from crm1c.sync.counterparties.records import ENTITY, ONEC_SET, onec_seen
 from crm1c.sync.runtime import Progress, SyncEnv
@@ -64,11 +64,17 @@ Started = list[tuple[WriteIntent, Future]]
 def _start_chunk(
     env: SyncEnv, pool: ThreadPoolExecutor, intents: list[WriteIntent], *, final: bool
 ) -> Started:
-    """Mark the chunk tried (committed), then hand its writes to the pool."""
+    """Mark the chunk tried (committed), then hand its writes to the pool with the records they update."""
     tried_before = {i.id for i in intents if i.tried_at is not None}
+    targets = [i.target_id for i in intents if i.op != "create" and i.target_id]
+    known = env.staging.seen_records("onec", ENTITY, external_ids=targets, include_deleted=True)
+    current = {r.external_id: r for r in known}
     env.staging.mark_tried([i.id for i in intents])
     env.checkpoint("after_intent")
-    return [(i, pool.submit(_apply, env, i, i.id in tried_before, final)) for i in intents]
+    return [
+        (i, pool.submit(_apply, env, i, i.id in tried_before, final, current.get(i.target_id or "")))
+        for i in intents
+    ]
 
 
 def _settle_chunk(env: SyncEnv, started: Started, progress: Progress) -> list[WriteIntent]:
@@ -86,7 +92,9 @@ def _settle_chunk(env: SyncEnv, started: Started, progress: Progress) -> list[Wr
     return waiting
 
 
-def _apply(env: SyncEnv, intent: WriteIntent, maybe_written: bool, final: bool) -> Outcome:
+def _apply(
+    env: SyncEnv, intent: WriteIntent, maybe_written: bool, final: bool, current: SeenRecord | None
+) -> Outcome:
     merged = Counterparty(**intent.payload["merged"])
     fields = intent.payload["fields"]
     try:
@@ -101,7 +109,6 @@ def _apply(env: SyncEnv, intent: WriteIntent, maybe_written: bool, final: bool) 
             row = env.onec.create(ONEC_SET, to_onec(merged, env.mapping, head))
             env.checkpoint("after_external_create")
             return _written(env, row)
-        current = env.staging.get_seen("onec", ENTITY, intent.target_id)
         if current is None:
             return Outcome(retry="the 1C record is not in staging yet")
         body = to_onec(merged, env.mapping, head, only=fields, current=current.raw)
