@@ -370,7 +370,7 @@ class Phase:
     switched_at: float | None = None  # when the Bitrix24 limit was lifted inside this step
     planned: int = 0  # records through plan._plan_one
     cpu: dict = field(default_factory=dict)
-    settled: int = 0  # intents through outcome.settle
+    settled: int = 0  # intents through outcome.settle_all
 
     @property
     def seconds(self) -> float:
@@ -522,25 +522,26 @@ class Worker:
     # -- primitives -----------------------------------------------------------------------------------
 
     def _wrap_settle(self) -> None:
-        """Time the serial bookkeeping after each external write (``outcome.settle``) in both loaders."""
+        """Time the serial bookkeeping after the external writes (``outcome.settle_all``, once per chunk) in
+        both loaders."""
         import importlib
 
         for module in (
             importlib.import_module("crm1c.sync.counterparties.load_onec"),
             importlib.import_module("crm1c.sync.counterparties.load_crm"),
         ):
-            original = module.settle
+            original = module.settle_all
 
-            def timed(env: Any, intent: Any, outcome: Any, _orig: Callable = original) -> Any:
+            def timed(env: Any, outcomes: Any, *rest: Any, _orig: Callable = original) -> Any:
                 t0 = time.perf_counter()
                 try:
-                    return _orig(env, intent, outcome)
+                    return _orig(env, outcomes, *rest)
                 finally:
                     with self._timers_lock:
                         self.timers["settle"] += time.perf_counter() - t0
-                        self.timers["settled"] += 1
+                        self.timers["settled"] += len(outcomes)
 
-            module.settle = timed
+            module.settle_all = timed
 
         plan_module = importlib.import_module("crm1c.sync.counterparties.plan")
         plan_one = plan_module._plan_one

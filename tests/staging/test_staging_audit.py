@@ -46,6 +46,19 @@ def test_detail_is_stored_exactly_as_hashed(staging):
     assert chain_hash(asdict(stored)) == stored.hash
 
 
+def test_many_rows_appended_at_once_continue_the_chain(staging):
+    append(staging, 2)
+    common = {"actor": "sync", "run_id": "run2", "entity": "counterparty", "op": "update", "system": "crm"}
+    entries = [{**common, "entity_key": f"crm:{i}", "result": "done", "detail": {"intent": i}} for i in range(3)]
+    written = staging.audit_many(entries)
+    assert [e.id for e in written] == [3, 4, 5]
+    assert written[0].prev_hash == staging.audit_trail("counterparty", "1")[0].hash
+    assert [e.prev_hash for e in written[1:]] == [e.hash for e in written[:-1]]
+    assert staging.audit_head() == (5, written[-1].hash)
+    assert staging.verify_audit_chain() == (True, None)
+    assert staging.audit_many([]) == []
+
+
 def test_audit_joins_the_callers_transaction(staging):
     with pytest.raises(RuntimeError), staging.transaction() as conn:
         staging.audit("sync", "run1", "counterparty", "42", "create", "onec", "ok", conn=conn)

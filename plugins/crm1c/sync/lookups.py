@@ -19,7 +19,9 @@ from crm1c.sync.runtime import OTHER
 class BatchLookups:
     """Read-through view of staging for one batch of dirty records of one system and entity."""
 
-    def __init__(self, staging: Any, entity: str, system: str, records: Sequence[SeenRecord]) -> None:
+    def __init__(
+        self, staging: Any, entity: str, system: str | None = None, records: Sequence[SeenRecord] = ()
+    ) -> None:
         self.staging, self.entity = staging, entity
         self._xref: dict[str, dict[str, Xref | None]] = {"crm": {}, "onec": {}}
         self._seen: dict[str, dict[str, SeenRecord | None]] = {"crm": {}, "onec": {}}
@@ -27,7 +29,8 @@ class BatchLookups:
         self._pending: dict[str, dict[str, WriteIntent | None]] = {"crm": {}, "onec": {}}  # by target
         self._held: dict[str, dict[str, bool]] = {"crm": {}, "onec": {}}
         self._handled: dict[str, set[str]] = {"crm": set(), "onec": set()}
-        self._prefetch(system, records)
+        if system is not None and records:
+            self._prefetch(system, records)
 
     # ------------------------------------------------------------------------------------------- reads
 
@@ -67,13 +70,28 @@ class BatchLookups:
             known[external_id] = bool(self.staging.quarantined_ids(self.entity, system, [external_id]))
         return known[external_id]
 
+    def prefetch_xrefs(self, system: str, ids: Sequence[str]) -> None:
+        """Read the links of these records of ``system`` in one query."""
+        found = self.staging.xrefs_of(self.entity, system, ids)
+        self._xref[system].update((i, found.get(i)) for i in ids)
+
+    def prefetch_pending(self, target: str, source_ids: Sequence[str]) -> None:
+        """Read the queued intents writing these records of the other system to ``target`` in one query."""
+        found = self.staging.pending_intents_of(self.entity, target, OTHER[target], source_ids)
+        self._pending[target].update((i, found.get(i)) for i in source_ids)
+
     # ------------------------------------------------------------------------------------------ writes
 
     def link(self, crm_id: str, onec_id: str, **values: Any) -> Xref:
-        return self._linked(self.staging.link(self.entity, crm_id, onec_id, **values))
+        return self.linked(self.staging.link(self.entity, crm_id, onec_id, **values))
 
     def update_base(self, crm_id: str, onec_id: str, **values: Any) -> Xref:
-        return self._linked(self.staging.update_base(self.entity, crm_id, onec_id, **values))
+        return self.linked(self.staging.update_base(self.entity, crm_id, onec_id, **values))
+
+    def linked(self, link: Xref) -> Xref:
+        """Note a link written elsewhere (e.g. with the intent it completes)."""
+        self._xref["crm"][link.crm_id] = self._xref["onec"][link.onec_id] = link
+        return link
 
     def open_intent(self, target: str, op: str, source_id: str, payload: Any, **kw: Any) -> WriteIntent:
         intent = self.staging.open_intent(self.entity, target, op, OTHER[target], source_id, payload, **kw)
@@ -107,10 +125,6 @@ class BatchLookups:
 
     # ---------------------------------------------------------------------------------------- internal
 
-    def _linked(self, link: Xref) -> Xref:
-        self._xref["crm"][link.crm_id] = self._xref["onec"][link.onec_id] = link
-        return link
-
     def _prefetch(self, system: str, records: Sequence[SeenRecord]) -> None:
         other, st, entity = OTHER[system], self.staging, self.entity
         ids = [r.external_id for r in records]
@@ -118,17 +132,13 @@ class BatchLookups:
         for side in (system, other):
             self._by_key[side] = st.by_match_keys(side, entity, keys)
         candidates = {side: [r.external_id for g in self._by_key[side].values() for r in g] for side in OTHER}
-        for side, wanted in ((system, ids + candidates[system]), (other, candidates[other])):
-            found = st.xrefs_of(entity, side, wanted)
-            self._xref[side] = {i: found.get(i) for i in wanted}
+        self.prefetch_xrefs(system, ids + candidates[system])
+        self.prefetch_xrefs(other, candidates[other])
         linked = [x.onec_id if system == "crm" else x.crm_id for i in ids if (x := self._xref[system][i])]
         partners = st.seen_records(other, entity, external_ids=linked, include_deleted=True)
         self._seen[other] = dict.fromkeys(linked) | {r.external_id: r for r in partners}
         self._seen[other].update((r.external_id, r) for g in self._by_key[other].values() for r in g)
-        found = st.pending_intents_of(entity, other, system, ids)
-        self._pending[other] = {i: found.get(i) for i in ids}
-        partner_ids = linked + candidates[other]
-        found = st.pending_intents_of(entity, system, other, partner_ids)
-        self._pending[system] = {i: found.get(i) for i in partner_ids}
+        self.prefetch_pending(other, ids)
+        self.prefetch_pending(system, linked + candidates[other])
         held = st.quarantined_ids(entity, system, ids)
         self._held[system] = {i: i in held for i in ids}

@@ -7,6 +7,7 @@ chain stays linear with concurrent writers. Publish :meth:`audit_head` outside t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,26 +42,31 @@ class AuditLog(StagingBase):
         conn: Connection | None = None,
     ) -> AuditEntry:
         """Append one chained audit row (in ``conn``'s transaction if given: it commits with the change)."""
+        entry = {"actor": actor, "run_id": run_id, "entity": entity, "entity_key": entity_key, "op": op}
+        entry |= {"system": system, "result": result, "detail": detail}
+        return self.audit_many([entry], conn=conn)[0]
+
+    def audit_many(
+        self, entries: Sequence[dict[str, Any]], *, conn: Connection | None = None
+    ) -> list[AuditEntry]:
+        """Append several chained rows at once; each entry holds the arguments of :meth:`audit` by name."""
+        if not entries:
+            return []
         with self._write(conn) as c:
             if self.is_postgres:
                 c.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
             last = c.execute(sa.select(t.c.id, t.c.hash).order_by(t.c.id.desc()).limit(1)).first()
-            row: dict[str, Any] = {
-                "id": last.id + 1 if last else 1,
-                "ts": self._now(),
-                "actor": actor,
-                "run_id": run_id,
-                "entity": entity,
-                "entity_key": entity_key,
-                "op": op,
-                "system": system,
-                "result": result,
-                "detail": jsonable(detail),  # store exactly what is hashed
-                "prev_hash": last.hash if last else GENESIS_HASH,
-            }
-            row["hash"] = chain_hash(row)
-            c.execute(sa.insert(t).values(row))
-        return AuditEntry(**row)
+            next_id, prev_hash = (last.id + 1, last.hash) if last else (1, GENESIS_HASH)
+            now = self._now()
+            rows: list[dict[str, Any]] = []
+            for entry in entries:
+                row = {"id": next_id, "ts": now, **entry, "prev_hash": prev_hash}
+                row["detail"] = jsonable(entry.get("detail"))  # store exactly what is hashed
+                row["hash"] = prev_hash = chain_hash(row)
+                rows.append(row)
+                next_id += 1
+            c.execute(sa.insert(t), rows)
+        return [AuditEntry(**row) for row in rows]
 
     def verify_audit_chain(self, *, conn: Connection | None = None) -> tuple[bool, int | None]:
         """Recompute the chain; returns ``(True, None)`` or ``(False, id of the first bad row)``."""

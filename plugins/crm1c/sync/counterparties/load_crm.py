@@ -8,7 +8,6 @@ A 1C deletion mark is not propagated as a CRM deletion (irreversible there); it 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from crm1c.clients.errors import ExternalSystemError, OutcomeUnknown, RetryableError
@@ -18,7 +17,7 @@ from crm1c.domain.counterparty_codec import to_bitrix
 from crm1c.domain.issues import Issue
 from crm1c.staging import WriteIntent
 from crm1c.sync.counterparties.extract import COMPANY_TYPE_ID
-from crm1c.sync.counterparties.outcome import Outcome, settle
+from crm1c.sync.counterparties.outcome import Outcome, settle_all
 from crm1c.sync.counterparties.records import ENTITY, crm_seen
 from crm1c.sync.runtime import Progress, SyncEnv
 
@@ -35,12 +34,7 @@ def load_crm(env: SyncEnv) -> dict[str, Any]:
     while page := env.staging.pending_intents(ENTITY, "crm", after_id=after, limit=MAX_COMMANDS):
         intents = _fill_one_batch(env, page)
         after = intents[-1].id
-        outcomes = _run_chunk(env, intents)
-        with env.staging.batch() as staging:  # one commit per chunk
-            scoped = replace(env, staging=staging)
-            for intent, outcome in outcomes:
-                settle(scoped, intent, outcome)
-                progress.advance()
+        settle_all(env, _run_chunk(env, intents), progress.advance)  # one commit per chunk
     progress.finish()
     return dict(env.counters)
 

@@ -8,7 +8,6 @@ created, and adopted if found — so a crash or timeout at any point never creat
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
 from typing import Any
 
 from crm1c.clients.errors import (
@@ -25,7 +24,7 @@ from crm1c.domain.counterparty import Counterparty
 from crm1c.domain.counterparty_codec import CodecError, to_onec
 from crm1c.domain.issues import Issue
 from crm1c.staging import SeenRecord, WriteIntent
-from crm1c.sync.counterparties.outcome import Outcome, settle
+from crm1c.sync.counterparties.outcome import Outcome, settle_all
 from crm1c.sync.counterparties.records import ENTITY, ONEC_SET, onec_seen
 from crm1c.sync.runtime import Progress, SyncEnv
 
@@ -79,17 +78,9 @@ def _start_chunk(
 
 def _settle_chunk(env: SyncEnv, started: Started, progress: Progress) -> list[WriteIntent]:
     """Record the chunk's outcomes in one staging transaction; returns branches still waiting for a head."""
-    waiting = []
     outcomes = [(intent, future.result()) for intent, future in started]
-    with env.staging.batch() as staging:
-        scoped = replace(env, staging=staging)
-        for intent, outcome in outcomes:
-            if outcome.retry == "head":
-                waiting.append(intent)
-                continue
-            settle(scoped, intent, outcome)
-            progress.advance()
-    return waiting
+    settle_all(env, [(i, o) for i, o in outcomes if o.retry != "head"], progress.advance)
+    return [i for i, o in outcomes if o.retry == "head"]
 
 
 def _apply(

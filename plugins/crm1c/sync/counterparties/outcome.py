@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from crm1c.domain.counterparty import Counterparty, content_hash
 from crm1c.domain.issues import Issue
 from crm1c.staging import SeenInput, WriteIntent
 from crm1c.sync.counterparties.records import ENTITY, intent_payload
+from crm1c.sync.lookups import BatchLookups
 from crm1c.sync.runtime import OTHER, SyncEnv, log
 
 
@@ -25,69 +27,146 @@ class Outcome:
     replan: bool = False  # the target changed under us: plan this pair again after the next extract
 
 
+def _nothing() -> None:
+    return None
+
+
 def settle(env: SyncEnv, intent: WriteIntent, outcome: Outcome) -> None:
-    """Record the outcome in staging: one transaction per intent."""
-    target = intent.target_system
-    if outcome.retry is not None:
-        env.count(f"{target}_left_pending")
-        log.warning("intent %s (%s %s) left pending: %s", intent.id, intent.op, target, outcome.retry)
-        return
-    if outcome.issue is not None or outcome.replan:
-        _give_up(env, intent, outcome)
-        return
-    merged = Counterparty(**intent.payload["merged"])
-    ids = {
-        "crm": intent.payload.get("crm_id"),
-        "onec": intent.payload.get("onec_id"),
-        target: outcome.target_id,
-    }
-    merged = merged.model_copy(update={"crm_id": ids["crm"], "onec_ref": ids["onec"]})
-    if (issue := _link_conflict(env, ids)) is not None:  # hold this pair for a human, load the rest
-        _give_up(env, intent, Outcome(issue=issue))
-        return
-    partner_pending = env.staging.pending_intent(ENTITY, OTHER[target], target, outcome.target_id or "")
-    link = env.staging.xref_by_crm(ENTITY, ids["crm"]) if ids["crm"] else None
-    base = link.base if partner_pending is not None and link is not None else merged.model_dump(mode="json")
-    digest = content_hash(merged)
-    env.checkpoint("before_xref_commit")
-    with env.staging.transaction() as conn:
-        env.staging.complete_intent_and_link(
-            intent.id, outcome.target_id, base=base, crm_hash=digest, onec_hash=digest, conn=conn
+    """Record one outcome in staging (see :func:`settle_all`)."""
+    settle_all(env, [(intent, outcome)])
+
+
+def settle_all(
+    env: SyncEnv, outcomes: Sequence[tuple[WriteIntent, Outcome]], on_settled: Callable[[], None] = _nothing
+) -> None:
+    """Record a chunk of outcomes in ONE staging transaction: the links and queued intents they touch are
+    read up front, the written records and the audit rows are stored together at the end."""
+    with env.staging.batch() as staging:
+        chunk = _Chunk(replace(env, staging=staging), outcomes)
+        for intent, outcome in outcomes:
+            chunk.settle(intent, outcome)
+            on_settled()
+        chunk.flush()
+
+
+class _Chunk:
+    def __init__(self, env: SyncEnv, outcomes: Sequence[tuple[WriteIntent, Outcome]]) -> None:
+        self.env = env
+        self.look = BatchLookups(env.staging, ENTITY)
+        self.seen: dict[str, list[SeenInput]] = {"crm": [], "onec": []}
+        self.audit: list[dict[str, Any]] = []
+        ids: dict[str, set[str]] = {"crm": set(), "onec": set()}
+        written: dict[str, list[str]] = {"crm": [], "onec": []}
+        for intent, outcome in outcomes:
+            for system in ("crm", "onec"):
+                ids[system].add(intent.payload.get(f"{system}_id") or "")
+            if outcome.target_id:
+                ids[intent.target_system].add(outcome.target_id)
+                written[intent.target_system].append(outcome.target_id)
+        for system in ("crm", "onec"):
+            self.look.prefetch_xrefs(system, sorted(ids[system] - {""}))
+            self.look.prefetch_pending(OTHER[system], written[system])
+
+    def settle(self, intent: WriteIntent, outcome: Outcome) -> None:
+        env, target = self.env, intent.target_system
+        if outcome.retry is not None:
+            env.count(f"{target}_left_pending")
+            log.warning("intent %s (%s %s) left pending: %s", intent.id, intent.op, target, outcome.retry)
+            return
+        if outcome.issue is not None or outcome.replan:
+            self.give_up(intent, outcome)
+            return
+        merged = Counterparty(**intent.payload["merged"])
+        ids = {
+            "crm": intent.payload.get("crm_id"),
+            "onec": intent.payload.get("onec_id"),
+            target: outcome.target_id,
+        }
+        merged = merged.model_copy(update={"crm_id": ids["crm"], "onec_ref": ids["onec"]})
+        if (issue := self.link_conflict(ids)) is not None:  # hold this pair for a human, load the rest
+            self.give_up(intent, Outcome(issue=issue))
+            return
+        partner_pending = self.look.pending_intent(OTHER[target], outcome.target_id or "")
+        link = self.look.xref("crm", ids["crm"]) if ids["crm"] else None
+        base = (
+            link.base if partner_pending is not None and link is not None else merged.model_dump(mode="json")
+        )
+        digest = content_hash(merged)
+        env.checkpoint("before_xref_commit")
+        self.look.linked(
+            env.staging.complete_intent_and_link(
+                intent.id, outcome.target_id, base=base, crm_hash=digest, onec_hash=digest
+            )
         )
         if outcome.seen is not None:
-            env.staging.upsert_seen(target, ENTITY, [outcome.seen], conn=conn)
+            self.seen[target].append(outcome.seen)
         if intent.op == "create":
-            _link_back(env, intent, merged, ids, conn)
+            self.link_back(intent, merged, ids)
+        detail = {"intent": intent.id, "crm_id": ids["crm"], "onec_id": ids["onec"]}
+        detail["fields"] = sorted(intent.payload["fields"])
         result = "adopted" if outcome.adopted else "done"
-        env.staging.audit(
-            env.actor,
-            env.run_id,
-            ENTITY,
-            f"{target}:{outcome.target_id}",
-            intent.op,
-            target,
-            result,
-            {
-                "intent": intent.id,
-                "crm_id": ids["crm"],
-                "onec_id": ids["onec"],
-                "fields": sorted(intent.payload["fields"]),
-            },
-            conn=conn,
+        self.note(f"{target}:{outcome.target_id}", intent.op, target, result, detail)
+        env.count(f"{target}_{'adopted' if outcome.adopted else intent.op}")
+
+    def link_conflict(self, ids: dict) -> Issue | None:
+        """An issue when linking these two records would break the 1:1 cross-reference."""
+        by_crm = self.look.xref("crm", ids["crm"]) if ids["crm"] else None
+        by_onec = self.look.xref("onec", ids["onec"]) if ids["onec"] else None
+        pair = (ids["crm"], ids["onec"])
+        taken = [x for x in (by_crm, by_onec) if x is not None and (x.crm_id, x.onec_id) != pair]
+        return _link_conflict_issue(ids, taken[0]) if taken else None
+
+    def link_back(self, intent: WriteIntent, merged: Counterparty, ids: dict) -> None:
+        """A record created in the target: write its new id into the source's slot for it."""
+        source, target = intent.source_system, intent.target_system
+        field = "onec_ref" if target == "onec" else "crm_id"
+        self.look.open_intent(
+            source,
+            "update",
+            ids[target],
+            intent_payload({field: ids[target]}, merged, ids["crm"], ids["onec"]),
+            match_key=intent.match_key,
+            target_id=ids[source],
+            run_id=self.env.run_id,
         )
-    env.count(f"{target}_{'adopted' if outcome.adopted else intent.op}")
+
+    def give_up(self, intent: WriteIntent, outcome: Outcome) -> None:
+        """The target refused the write for good (or changed under us): close the intent and say why."""
+        env, source = self.env, intent.source_system
+        if outcome.issue is not None:
+            issue = outcome.issue
+            env.staging.fail_intent(intent.id, issue.reason_en)
+            self.look.quarantine(
+                source, intent.source_id, issue.field, issue.reason_ru, issue.reason_en, intent.payload
+            )
+            env.count("quarantined")
+            log.warning(
+                "held %s %s:%s, field %s: %s", ENTITY, source, intent.source_id, issue.field, issue.reason_en
+            )
+        else:  # re-plan once the target's new state has been read again
+            env.staging.abandon_intent(intent.id, "target changed since it was read; planned again")
+            env.staging.set_dirty(source, ENTITY, [intent.source_id], True)
+            env.count(f"{intent.target_system}_replanned")
+        result = "rejected" if outcome.issue else "replanned"
+        reason = outcome.issue.reason_en if outcome.issue else None
+        self.note(f"{source}:{intent.source_id}", intent.op, intent.target_system, result, {
+            "intent": intent.id, "reason": reason
+        })  # fmt: skip
+
+    def note(self, key: str, op: str, system: str, result: str, detail: dict) -> None:
+        env = self.env
+        self.audit.append({"actor": env.actor, "run_id": env.run_id, "entity": ENTITY, "entity_key": key,
+                           "op": op, "system": system, "result": result, "detail": detail})  # fmt: skip
+
+    def flush(self) -> None:
+        for system, records in self.seen.items():
+            if records:
+                self.env.staging.upsert_seen(system, ENTITY, records)
+        self.env.staging.audit_many(self.audit)
 
 
-def _link_conflict(env: SyncEnv, ids: dict) -> Issue | None:
-    """An issue when linking these two records would break the 1:1 cross-reference."""
-    by_crm = env.staging.xref_by_crm(ENTITY, ids["crm"]) if ids["crm"] else None
-    by_onec = env.staging.xref_by_onec(ENTITY, ids["onec"]) if ids["onec"] else None
-    taken = [
-        x for x in (by_crm, by_onec) if x is not None and (x.crm_id, x.onec_id) != (ids["crm"], ids["onec"])
-    ]
-    if not taken:
-        return None
-    other = f"CRM {taken[0].crm_id} / 1C {taken[0].onec_id}"
+def _link_conflict_issue(ids: dict, taken: Any) -> Issue:
+    other = f"CRM {taken.crm_id} / 1C {taken.onec_id}"
     return Issue(
         "*",
         "xref_conflict",
@@ -96,61 +175,3 @@ def _link_conflict(env: SyncEnv, ids: dict) -> Issue | None:
         f"CRM {ids['crm']} and 1C {ids['onec']} cannot be linked: one is already linked ({other}); "
         "merge the duplicates by hand",
     )
-
-
-def _link_back(env: SyncEnv, intent: WriteIntent, merged: Counterparty, ids: dict, conn: Any) -> None:
-    """A record created in the target: write its new id into the source's slot for it."""
-    source, target = intent.source_system, intent.target_system
-    field = "onec_ref" if target == "onec" else "crm_id"
-    env.staging.open_intent(
-        ENTITY,
-        source,
-        "update",
-        target,
-        ids[target],
-        intent_payload({field: ids[target]}, merged, ids["crm"], ids["onec"]),
-        match_key=intent.match_key,
-        target_id=ids[source],
-        run_id=env.run_id,
-        conn=conn,
-    )
-
-
-def _give_up(env: SyncEnv, intent: WriteIntent, outcome: Outcome) -> None:
-    """The target refused the write for good (or changed under us): close the intent and say why."""
-    source = intent.source_system
-    with env.staging.transaction() as conn:
-        if outcome.issue is not None:
-            issue = outcome.issue
-            env.staging.fail_intent(intent.id, issue.reason_en, conn=conn)
-            env.staging.quarantine(
-                ENTITY,
-                source,
-                intent.source_id,
-                issue.field,
-                issue.reason_ru,
-                issue.reason_en,
-                intent.payload,
-                conn=conn,
-            )
-            env.count("quarantined")
-            log.warning(
-                "held %s %s:%s, field %s: %s", ENTITY, source, intent.source_id, issue.field, issue.reason_en
-            )
-        else:  # re-plan once the target's new state has been read again
-            env.staging.abandon_intent(
-                intent.id, "target changed since it was read; planned again", conn=conn
-            )
-            env.staging.set_dirty(source, ENTITY, [intent.source_id], True, conn=conn)
-            env.count(f"{intent.target_system}_replanned")
-        env.staging.audit(
-            env.actor,
-            env.run_id,
-            ENTITY,
-            f"{source}:{intent.source_id}",
-            intent.op,
-            intent.target_system,
-            "rejected" if outcome.issue else "replanned",
-            {"intent": intent.id, "reason": outcome.issue.reason_en if outcome.issue else None},
-            conn=conn,
-        )
