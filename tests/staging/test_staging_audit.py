@@ -49,7 +49,7 @@ def test_detail_is_stored_exactly_as_hashed(staging):
 def test_many_rows_appended_at_once_continue_the_chain(staging):
     append(staging, 2)
     common = {"actor": "sync", "run_id": "run2", "entity": "counterparty", "op": "update", "system": "crm"}
-    entries = [{**common, "entity_key": f"crm:{i}", "result": "done", "detail": {"intent": i}} for i in range(3)]
+    entries = [{**common, "entity_key": f"crm:{i}", "result": "ok", "detail": {"n": i}} for i in range(3)]
     written = staging.audit_many(entries)
     assert [e.id for e in written] == [3, 4, 5]
     assert written[0].prev_hash == staging.audit_trail("counterparty", "1")[0].hash
