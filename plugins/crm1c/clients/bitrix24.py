@@ -19,6 +19,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import requests
@@ -31,7 +32,13 @@ from crm1c.clients.phpquery import command as encode_command
 from crm1c.clients.ratelimit import NoLimit, RateLimiter
 from crm1c.clients.retry import RetryPolicy
 from crm1c.clients.stats import ClientStats
-from crm1c.clients.transport import ThreadSessions, register_secret, scrub, transport_error
+from crm1c.clients.transport import (
+    ThreadSessions,
+    environment_session,
+    register_secret,
+    scrub,
+    transport_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +83,7 @@ class Bitrix24Client:
         self.retry = retry or RetryPolicy()
         self.conn_id = conn_id
         self.stats = ClientStats()
-        self._sessions = ThreadSessions(session_factory)
+        self._sessions = ThreadSessions(session_factory or partial(environment_session, self.base_url))
         self._reset_at: dict[str, float] = {}
 
     def __repr__(self) -> str:
@@ -104,7 +111,7 @@ class Bitrix24Client:
                 self._url(method),
                 json=dict(payload),
                 timeout=self.timeout,
-                verify=self.verify,
+                verify=None if self.verify is True else self.verify,  # True: the session's (environment)
                 headers={"Accept": "application/json", "User-Agent": "crm1c"},
             )
         except requests.RequestException as exc:

@@ -22,6 +22,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -33,7 +34,7 @@ from crm1c.clients.odata_filter import Expr
 from crm1c.clients.onec_errors import SYSTEM, map_error
 from crm1c.clients.retry import RetryPolicy
 from crm1c.clients.stats import ClientStats
-from crm1c.clients.transport import ThreadSessions, register_secret, transport_error
+from crm1c.clients.transport import ThreadSessions, environment_session, register_secret, transport_error
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class OneCClient:
         self.retry = retry or RetryPolicy()
         self.conn_id = conn_id
         self.stats = ClientStats()
-        self._sessions = ThreadSessions(session_factory)
+        self._sessions = ThreadSessions(session_factory or partial(environment_session, self.base_url))
 
     def __repr__(self) -> str:
         return f"OneCClient(base_url={self.base_url!r}, user={self.user!r}, password=***)"
@@ -154,7 +155,7 @@ class OneCClient:
                 headers=headers,
                 auth=self._auth,
                 timeout=self.timeout,
-                verify=self.verify,
+                verify=None if self.verify is True else self.verify,  # True: the session's (environment)
             )
         except requests.RequestException as exc:
             failure = transport_error(exc, SYSTEM, what)

@@ -70,7 +70,13 @@ class Outbox(Xrefs):
         self, intent_id: int, target_id: str, *, conn: Connection | None = None
     ) -> WriteIntent:
         """Mark the intent done with the id the target system gave the record (idempotent)."""
+        now = self._now()
         with self._write(conn) as c:
+            done = c.execute(
+                _complete_pending(), {"k_id": intent_id, "target_id": target_id, "now": now}
+            ).first()
+            if done is not None:  # the usual case, in one statement; anything else is checked below
+                return WriteIntent(**done._mapping)
             intent = self._locked_intent(c, intent_id)
             if intent.state == "done" and intent.target_id == target_id:
                 return intent
@@ -192,17 +198,42 @@ class Outbox(Xrefs):
         return found
 
     def _locked_intent(self, c: Connection, intent_id: int) -> WriteIntent:
-        query = sa.select(t).where(t.c.id == intent_id)
-        row = c.execute(query.with_for_update() if self.is_postgres else query).first()
+        row = c.execute(_locked_by_id(self.is_postgres), {"k_id": intent_id}).first()
         if row is None:
             raise NotFoundError(f"write intent {intent_id} does not exist")
         return WriteIntent(**row._mapping)
 
     def _transition(self, c: Connection, intent_id: int, **values: Any) -> WriteIntent:
-        stmt = (
-            sa.update(t).where(t.c.id == intent_id).values(**values, updated_at=self._now()).returning(*t.c)
-        )
-        return WriteIntent(**c.execute(stmt).one()._mapping)
+        values["updated_at"] = self._now()
+        stmt = _transition_statement(tuple(sorted(values)))
+        return WriteIntent(**c.execute(stmt, {"k_id": intent_id, **values}).one()._mapping)
+
+
+# Statements run once per intent are built once (building one costs more than running it on SQLite).
+
+
+@functools.cache
+def _locked_by_id(postgres: bool) -> Any:
+    query = sa.select(t).where(t.c.id == sa.bindparam("k_id"))
+    return query.with_for_update() if postgres else query
+
+
+@functools.cache
+def _complete_pending() -> Any:
+    """Complete a pending intent that has no other target id (else no row: the careful path decides)."""
+    target_ok = sa.or_(t.c.target_id.is_(None), t.c.target_id == sa.bindparam("target_id"))
+    return (
+        sa.update(t)
+        .where(t.c.id == sa.bindparam("k_id"), t.c.state == "pending", target_ok)
+        .values(state="done", target_id=sa.bindparam("target_id"), error=None, updated_at=sa.bindparam("now"))
+        .returning(*t.c)
+    )
+
+
+@functools.cache
+def _transition_statement(columns: tuple[str, ...]) -> Any:
+    values = {name: sa.bindparam(name) for name in columns}
+    return sa.update(t).where(t.c.id == sa.bindparam("k_id")).values(values).returning(*t.c)
 
 
 @functools.cache

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from crm1c.staging.errors import NotFoundError, XrefConflictError
@@ -53,7 +55,15 @@ class Xrefs(StagingBase):
         Raises:
             XrefConflictError: either side is already linked to a different record.
         """
+        values = {"base": base, "crm_hash": crm_hash, "onec_hash": onec_hash}
+        values = {k: v for k, v in values.items() if v is not None}
         with self._write(conn) as c:
+            if values:  # the pair is usually linked already: update it in one statement
+                keys = {"k_entity": entity, "k_crm": crm_id, "k_onec": onec_id}
+                values["updated_at"] = self._now()
+                row = c.execute(_update_pair_statement(tuple(sorted(values))), keys | values).first()
+                if row is not None:
+                    return Xref(**row._mapping)
             for _attempt in range(2):
                 existing = self._existing_pair(c, entity, crm_id, onec_id)
                 if existing is not None:
@@ -61,8 +71,7 @@ class Xrefs(StagingBase):
                 now = self._now()
                 row = {"entity": entity, "crm_id": crm_id, "onec_id": onec_id, "crm_hash": crm_hash}
                 row |= {"onec_hash": onec_hash, "base": base, "created_at": now, "updated_at": now}
-                stmt = self._insert(t).values(row).on_conflict_do_nothing().returning(*t.c)
-                inserted = to_model(Xref, c.execute(stmt).first())
+                inserted = to_model(Xref, c.execute(_insert_statement(self.is_postgres), row).first())
                 if inserted is not None:
                     return inserted
             raise XrefConflictError(
@@ -98,10 +107,8 @@ class Xrefs(StagingBase):
         return updated
 
     def _existing_pair(self, c: Connection, entity: str, crm_id: str, onec_id: str) -> Xref | None:
-        query = sa.select(t).where(t.c.entity == entity, sa.or_(t.c.crm_id == crm_id, t.c.onec_id == onec_id))
-        if self.is_postgres:
-            query = query.with_for_update()
-        rows = [Xref(**r._mapping) for r in c.execute(query)]
+        keys = {"k_entity": entity, "k_crm": crm_id, "k_onec": onec_id}
+        rows = [Xref(**r._mapping) for r in c.execute(_pair_query(self.is_postgres), keys)]
         for row in rows:
             if (row.crm_id, row.onec_id) != (crm_id, onec_id):
                 raise XrefConflictError(
@@ -117,8 +124,37 @@ class Xrefs(StagingBase):
         values = {k: v for k, v in values.items() if v is not None}
         if not values:
             return row
-        stmt = sa.update(t).where(t.c.id == row.id).values(**values, updated_at=self._now()).returning(*t.c)
-        return Xref(**c.execute(stmt).one()._mapping)
+        values["updated_at"] = self._now()
+        stmt = _update_statement(tuple(sorted(values)))
+        return Xref(**c.execute(stmt, {"k_id": row.id, **values}).one()._mapping)
+
+
+# Statements run once per link are built once (building one costs more than running it on SQLite).
+
+
+@functools.cache
+def _insert_statement(postgres: bool) -> Any:
+    return (postgresql.insert if postgres else sqlite.insert)(t).on_conflict_do_nothing().returning(*t.c)
+
+
+@functools.cache
+def _pair_query(postgres: bool) -> Any:
+    either = sa.or_(t.c.crm_id == sa.bindparam("k_crm"), t.c.onec_id == sa.bindparam("k_onec"))
+    query = sa.select(t).where(t.c.entity == sa.bindparam("k_entity"), either)
+    return query.with_for_update() if postgres else query
+
+
+@functools.cache
+def _update_pair_statement(columns: tuple[str, ...]) -> Any:
+    values = {name: sa.bindparam(name) for name in columns}
+    pair = (t.c.crm_id == sa.bindparam("k_crm"), t.c.onec_id == sa.bindparam("k_onec"))
+    return sa.update(t).where(t.c.entity == sa.bindparam("k_entity"), *pair).values(values).returning(*t.c)
+
+
+@functools.cache
+def _update_statement(columns: tuple[str, ...]) -> Any:
+    values = {name: sa.bindparam(name) for name in columns}
+    return sa.update(t).where(t.c.id == sa.bindparam("k_id")).values(values).returning(*t.c)
 
 
 def _get(c: Connection, entity: str, condition: sa.ColumnElement[bool]) -> Xref | None:
