@@ -229,3 +229,26 @@ def test_batched_listing_of_nested_crm_item_results(tmp_path):
         assert client.stats.requests == -(-(len(ids) + 1) // 100)  # 2 calls × 50 rows per request
     finally:
         running.stop()
+
+
+def test_a_counted_chain_ends_without_an_empty_call_and_shares_requests(contour):
+    client = client_for(contour)
+    seed_companies(client, 100, "c")  # two full pages
+
+    def read_all(count: bool) -> tuple[list[str], int]:
+        chain = client.keyset_chain("crm.company.list", select=["ID"], count=count)
+        before, ids = client.stats.requests, []
+        while not chain.done:
+            extra = {"fields": ("crm.company.fields", {})}  # another command in the same request
+            page, fields = client.batch_read(
+                {**chain.commands(2), **extra}, lambda r: (chain.read(r), r.results["fields"])
+            )
+            assert "TITLE" in fields
+            chain.advance(page)
+            ids += [str(row["ID"]) for row in page.rows]
+        return ids, client.stats.requests - before
+
+    counted, counted_requests = read_all(count=True)
+    probed, probed_requests = read_all(count=False)
+    assert counted == probed and len(set(counted)) == 100
+    assert (counted_requests, probed_requests) == (1, 2)  # without the count, a full last page needs a probe

@@ -20,7 +20,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -39,6 +39,8 @@ from crm1c.clients.transport import (
     scrub,
     transport_error,
 )
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +189,30 @@ class Bitrix24Client:
         is_write = any(not is_read_method(m) for m in methods) if write is None else write
         envelope = self._request("batch", {"halt": 1 if halt else 0, "cmd": cmd}, write=is_write)
         return BatchResult.from_envelope(envelope, list(cmd), conn_id=self.conn_id)
+
+    def batch_read(self, commands: Mapping[str, Command], parse: Callable[[BatchResult], T]) -> T:
+        """One read-only ``batch`` request whose answers ``parse`` checks; a failure of either (a command
+        that did not run, say) is retried as one attempt."""
+        cmd, _methods = self._encode_batch(commands)
+
+        def attempt() -> T:
+            envelope = self._attempt("batch", {"halt": 0, "cmd": cmd})
+            return parse(BatchResult.from_envelope(envelope, list(cmd), self.conn_id))
+
+        return self.retry.run(attempt, write=False, stats=self.stats, what="bitrix24 batch")
+
+    def keyset_chain(
+        self,
+        method: str,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        select: Sequence[str] | None = None,
+        prefix: str = "p",
+        count: bool = False,
+    ) -> bitrix24_lists.KeysetChain:
+        """A keyset listing to read through :meth:`batch_read`, sharing requests with other commands."""
+        spec = bitrix24_lists.ListSpec(method, filter, select)
+        return bitrix24_lists.KeysetChain(spec, prefix, count=count)
 
     def _encode_batch(
         self, commands: Mapping[str, Command] | Sequence[Command]

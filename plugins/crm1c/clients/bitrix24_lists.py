@@ -103,20 +103,78 @@ def iter_pages(client: Bitrix24Client, spec: ListSpec, callback: PageCallback | 
             return
 
 
-def _batch_commands(spec: ListSpec, after: Any, width: int) -> dict[str, str]:
+def _batch_commands(spec: ListSpec, after: Any, width: int, prefix: str, count: bool) -> dict[str, str]:
     cmds: dict[str, str] = {}
     nesting = (spec.items_key,) if spec.items_key else ()
     for i in range(width):
-        ref = after if i == 0 else BatchRef(f"p{i - 1}", *nesting, PAGE - 1, spec.order_field)
+        ref = after if i == 0 else BatchRef(f"{prefix}{i - 1}", *nesting, PAGE - 1, spec.order_field)
         params = spec.call_params(None) if i == 0 and after is None else spec.call_params(ref)
-        cmds[f"p{i}"] = encode_command(spec.method, params)
+        if i == 0 and count:
+            params["start"] = 0  # an offset page: the portal counts the rows (``total``) once
+        cmds[f"{prefix}{i}"] = encode_command(spec.method, params)
     return cmds
 
 
-def _collect(spec: ListSpec, result: BatchResult, after: Any) -> tuple[list[dict], Any, bool]:
+@dataclass
+class ChainPage:
+    """What one request read of a chain: its rows, where it ended, and whether the listing is over."""
+
+    rows: list[dict]
+    after: Any
+    done: bool
+    total: int | None = None
+
+
+class KeysetChain:
+    """A keyset listing read one ``batch`` request at a time; its calls can share a request with others.
+
+    :meth:`commands` gives the next chained calls (keys ``<prefix>0…``), :meth:`read` checks their
+    answers in a batch result without changing state (a retried request reads again), :meth:`advance`
+    moves on. With ``count=True`` the first call is an offset page that also returns the number of rows,
+    so the listing knows how many calls are left and ends without an extra empty call.
+    """
+
+    def __init__(self, spec: ListSpec, prefix: str = "p", *, count: bool = False) -> None:
+        self.spec, self.prefix = spec, prefix
+        self.after = spec.start_after()
+        self.done = False
+        self.total: int | None = None
+        self.listed = 0
+        self._count = count
+        self._keys: list[str] = []
+
+    def calls_left(self) -> int | None:
+        """Calls still needed to reach the counted total (None before it is known)."""
+        if self.total is None:
+            return None
+        return max(1, -(-(self.total - self.listed) // PAGE))
+
+    def commands(self, width: int) -> dict[str, str]:
+        count = self._count and self.total is None and self.listed == 0
+        cmds = _batch_commands(self.spec, self.after, width, self.prefix, count)
+        self._keys = list(cmds)
+        return cmds
+
+    def read(self, result: BatchResult) -> ChainPage:
+        rows, after, short = _collect(self.spec, result, self.after, self._keys)
+        total = self.total
+        if total is None and self._count and self._keys:
+            counted = result.totals.get(self._keys[0])
+            total = int(counted) if counted is not None else None
+        done = short or (total is not None and self.listed + len(rows) >= total)
+        return ChainPage(rows, after, done, total)
+
+    def advance(self, page: ChainPage) -> None:
+        self.after, self.done, self.total = page.after, page.done, page.total
+        self.listed += len(page.rows)
+
+
+def _collect(
+    spec: ListSpec, result: BatchResult, after: Any, keys: Sequence[str]
+) -> tuple[list[dict], Any, bool]:
     """Rows of the chained pages, in order, up to and including the first short page."""
     rows_all: list[dict] = []
-    for key in result.keys:
+    for key in keys:
         if key in result.errors:
             raise result.errors[key]
         if key not in result.results:
@@ -135,20 +193,11 @@ def iter_batched(
     """Up to ``width`` chained list calls per ``batch`` request; yields the rows of each request."""
     if not 1 <= width <= MAX_COMMANDS:
         raise ValueError(f"calls_per_batch must be 1..{MAX_COMMANDS}")
-    after = spec.start_after()
-    while True:
-        cmds = _batch_commands(spec, after, width)
-
-        def attempt(cmds: dict[str, str] = cmds, after: Any = after) -> tuple[list[dict], Any, bool]:
-            envelope = client._attempt("batch", {"halt": 0, "cmd": cmds})
-            return _collect(spec, BatchResult.from_envelope(envelope, list(cmds), client.conn_id), after)
-
-        rows, after, done = client.retry.run(
-            attempt, write=False, stats=client.stats, what=f"bitrix24 {spec.method}"
-        )
+    chain = KeysetChain(spec)
+    while not chain.done:
+        page = client.batch_read(chain.commands(width), chain.read)
+        chain.advance(page)
         if callback:
-            callback(rows, after)
-        if rows:
-            yield rows
-        if done:
-            return
+            callback(page.rows, page.after)
+        if page.rows:
+            yield page.rows
