@@ -206,9 +206,11 @@ class OneCClient:
             rows = self._values(
                 self._request("GET", self._url(self._path(entity_set), params), f"onec GET {entity_set}")
             )
+            full = len(rows) == page_size
             if rows:
                 yield rows
-            if len(rows) < page_size:
+            rows = []  # not held while the next page is read: a caller that drops its page frees it
+            if not full:
                 return
             skip += page_size
 

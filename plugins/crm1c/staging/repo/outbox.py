@@ -168,7 +168,7 @@ class Outbox(Xrefs):
             t.c.target_system == target_system,
             t.c.source_system == source_system,
             t.c.source_id == source_id,
-            t.c.state == "pending",
+            _PENDING,  # literal: lets SQLite use the partial unique index
         )
         with self._read(conn) as c:
             row = c.execute(query).first()
@@ -188,7 +188,7 @@ class Outbox(Xrefs):
             t.c.entity == entity,
             t.c.target_system == target_system,
             t.c.source_system == source_system,
-            t.c.state == "pending",
+            _PENDING,
         )
         found: dict[str, WriteIntent] = {}
         with self._read(conn) as c:
@@ -243,7 +243,7 @@ def _open_statements(postgres: bool) -> tuple[Any, Any]:
     insert = insert.on_conflict_do_nothing(index_elements=list(_SOURCE), index_where=_PENDING).returning(*t.c)
     resume = (
         sa.update(t)
-        .where(*(t.c[k] == sa.bindparam(f"k_{k}") for k in _SOURCE), t.c.state == "pending")
+        .where(*(t.c[k] == sa.bindparam(f"k_{k}") for k in _SOURCE), _PENDING)
         .values(attempts=t.c.attempts + 1, run_id=sa.bindparam("run_id"))
         .values(updated_at=sa.bindparam("updated_at"))
         .returning(*t.c)

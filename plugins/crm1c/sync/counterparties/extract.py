@@ -266,6 +266,7 @@ def extract_onec(env: SyncEnv, mode: str = "incremental") -> dict[str, Any]:
             scanned.add(ref)
             if mode == "full" or known.get(ref) != row.get("DataVersion"):
                 changed.append(ref)
+        del page, known  # one scan page in memory at a time, not two
     gone = [
         i for i, _v, deleted in env.staging.seen_versions("onec", ENTITY) if not deleted and i not in scanned
     ]

@@ -15,7 +15,7 @@ from crm1c.clients.phpquery import BatchRef
 from crm1c.domain.counterparty import Counterparty
 from crm1c.domain.counterparty_codec import to_bitrix
 from crm1c.domain.issues import Issue
-from crm1c.staging import WriteIntent
+from crm1c.staging import SeenRecord, WriteIntent
 from crm1c.sync.counterparties.extract import COMPANY_TYPE_ID
 from crm1c.sync.counterparties.outcome import Outcome, settle_all
 from crm1c.sync.counterparties.records import ENTITY, crm_seen
@@ -32,19 +32,25 @@ def load_crm(env: SyncEnv) -> dict[str, Any]:
     progress = Progress("load_crm")
     after = 0
     while page := env.staging.pending_intents(ENTITY, "crm", after_id=after, limit=MAX_COMMANDS):
-        intents = _fill_one_batch(env, page)
+        targets = [i.target_id for i in page if i.target_id]
+        seen = env.staging.seen_records("crm", ENTITY, external_ids=targets, include_deleted=True)
+        current = {r.external_id: r for r in seen}
+        intents = _fill_one_batch(env, page, current)
         after = intents[-1].id
-        settle_all(env, _run_chunk(env, intents), progress.advance)  # one commit per chunk
+        settle_all(env, _run_chunk(env, intents, current), progress.advance)  # one commit per chunk
     progress.finish()
     return dict(env.counters)
 
 
-def _fill_one_batch(env: SyncEnv, intents: list[WriteIntent]) -> list[WriteIntent]:
+Current = dict[str, SeenRecord]  # the companies a chunk updates, as staging last saw them
+
+
+def _fill_one_batch(env: SyncEnv, intents: list[WriteIntent], current: Current) -> list[WriteIntent]:
     """The leading intents whose commands fit in one batch request (a create takes two)."""
     taken: list[WriteIntent] = []
     total = 0
     for intent in intents:
-        size = 2 if intent.op == "create" else len(_commands(env, intent, 0, None))
+        size = 2 if intent.op == "create" else len(_commands(env, intent, 0, None, current))
         if taken and total + size > MAX_COMMANDS:
             break
         taken.append(intent)
@@ -52,22 +58,26 @@ def _fill_one_batch(env: SyncEnv, intents: list[WriteIntent]) -> list[WriteInten
     return taken
 
 
-def _run_chunk(env: SyncEnv, intents: list[WriteIntent]) -> list[tuple[WriteIntent, Outcome]]:
+def _run_chunk(
+    env: SyncEnv, intents: list[WriteIntent], current: Current
+) -> list[tuple[WriteIntent, Outcome]]:
     tried_before = [i for i in intents if i.tried_at is not None and i.op == "create"]
     env.staging.mark_tried([i.id for i in intents])
     env.checkpoint("after_intent")
     try:
         found, twins = _lookup(env, tried_before) if tried_before else ({}, set())
         plans = [
-            (i, {} if i.id in twins else _commands(env, i, n, found.get(i.id))) for n, i in enumerate(intents)
+            (i, {} if i.id in twins else _commands(env, i, n, found.get(i.id), current))
+            for n, i in enumerate(intents)
         ]
         commands = {k: v for _, cmds in plans for k, v in cmds.items()}
         result = env.crm.batch(commands, write=True) if commands else None
     except (OutcomeUnknown, RetryableError) as exc:
         return [(i, Outcome(retry=str(exc))) for i in intents]
     env.checkpoint("after_external_create")
+    replan = Outcome(replan=True)
     return [
-        (i, Outcome(replan=True) if i.id in twins else _outcome(env, i, n, cmds, result, found.get(i.id)))
+        (i, replan if i.id in twins else _outcome(env, i, n, cmds, result, found.get(i.id), current))
         for n, (i, cmds) in enumerate(plans)
     ]
 
@@ -122,7 +132,9 @@ def _lookup_commands(env: SyncEnv, intents: list[WriteIntent]) -> dict[str, Any]
     return commands
 
 
-def _commands(env: SyncEnv, intent: WriteIntent, n: int, found: tuple[dict, dict | None] | None) -> dict:
+def _commands(
+    env: SyncEnv, intent: WriteIntent, n: int, found: tuple[dict, dict | None] | None, current: Current
+) -> dict:
     merged = _merged(intent)
     if intent.op == "mark_deleted":
         return {}
@@ -136,8 +148,8 @@ def _commands(env: SyncEnv, intent: WriteIntent, n: int, found: tuple[dict, dict
             f"c{n}": ("crm.company.add", {"fields": company, "params": {"REGISTER_SONET_EVENT": "N"}}),
             f"r{n}": ("crm.requisite.add", {"fields": {**requisite, "ENTITY_ID": BatchRef(f"c{n}")}}),
         }
-    current = env.staging.get_seen("crm", ENTITY, intent.target_id)
-    raw = current.raw if current is not None else {"company": None, "requisite": None}
+    seen = current.get(intent.target_id or "")
+    raw = seen.raw if seen is not None else {"company": None, "requisite": None}
     company, requisite = to_bitrix(
         merged,
         env.mapping,
@@ -162,6 +174,7 @@ def _outcome(
     commands: dict,
     result: Any,
     found: tuple[dict, dict | None] | None,
+    current: Current,
 ) -> Outcome:
     merged = _merged(intent)
     errors = {k: result.errors[k] for k in commands if result is not None and k in result.errors}
@@ -174,9 +187,9 @@ def _outcome(
     else:
         company_id = str(found[0]["ID"]) if found is not None else str(intent.target_id)
     company, requisite = to_bitrix(merged, env.mapping)
-    current = env.staging.get_seen("crm", ENTITY, company_id)
-    old_company = (current.raw["company"] if current else None) or (found[0] if found else {})
-    old_requisite = (current.raw["requisite"] if current else None) or (found[1] if found else None) or {}
+    seen = current.get(company_id) if found is None else env.staging.get_seen("crm", ENTITY, company_id)
+    old_company = (seen.raw["company"] if seen else None) or (found[0] if found else {})
+    old_requisite = (seen.raw["requisite"] if seen else None) or (found[1] if found else None) or {}
     company_row = {**old_company, **company, "ID": company_id}
     requisite_row = None if f"r{n}" in errors else {**old_requisite, **requisite}
     if requisite_row is not None and commands.get(f"r{n}", ("",))[0] == "crm.requisite.add":
