@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crm1c.domain.counterparty import Counterparty
-from crm1c.sync.counterparties.outcome import Outcome, settle
+from crm1c.sync.counterparties.outcome import Outcome, settle_all
 from crm1c.sync.counterparties.records import ENTITY, intent_payload
 from tests.sync.harness import make_env, staging_for
 
@@ -28,12 +28,7 @@ def test_a_link_conflict_is_held_in_quarantine_and_the_load_goes_on(tmp_path):
         match_key="inn:x",
     )
 
-    with staging.batch() as scoped_staging:
-        from dataclasses import replace
-
-        scoped = replace(env, staging=scoped_staging)
-        settle(scoped, clash, Outcome(target_id=B))
-        settle(scoped, fine, Outcome(target_id=B.replace("2", "3")))
+    settle_all(env, [(clash, Outcome(target_id=B)), (fine, Outcome(target_id=B.replace("2", "3")))])
 
     assert staging.get_intent(clash.id).state == "failed"
     assert staging.xref_by_onec(ENTITY, B) is None

@@ -31,11 +31,6 @@ def _nothing() -> None:
     return None
 
 
-def settle(env: SyncEnv, intent: WriteIntent, outcome: Outcome) -> None:
-    """Record one outcome in staging (see :func:`settle_all`)."""
-    settle_all(env, [(intent, outcome)])
-
-
 def settle_all(
     env: SyncEnv, outcomes: Sequence[tuple[WriteIntent, Outcome]], on_settled: Callable[[], None] = _nothing
 ) -> None:
@@ -50,6 +45,8 @@ def settle_all(
 
 
 class _Chunk:
+    """The bookkeeping of one chunk of outcomes, inside the transaction :func:`settle_all` opened."""
+
     def __init__(self, env: SyncEnv, outcomes: Sequence[tuple[WriteIntent, Outcome]]) -> None:
         self.env = env
         self.look = BatchLookups(env.staging, ENTITY)
