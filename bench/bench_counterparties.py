@@ -761,7 +761,7 @@ class Worker:
 
     def onec_rtt(self, samples: int = 40) -> dict:
         """Round trip of one small 1C read on its own client (not counted): median and mean ms. The emulator
-        sleeps ``latency_ms`` and then handles the request, so a write costs latency + this base time."""
+        answers ``latency_ms`` after the request arrived (its work included): the rest is the client's."""
         from crm1c.clients.onec import OneCClient
         from crm1c.clients.retry import NO_RETRY
 
@@ -1512,7 +1512,7 @@ def report(results: list[dict], pools: list[int]) -> str:
             parts.append(
                 "  1C round trip of one small GET on an idle connection: "
                 + ", ".join(f"latency {k} ms → median {v['median']:.1f} ms" for k, v in rtt.items())
-                + " (the emulator sleeps the latency, then serves: base time adds to every request)"
+                + " (the emulator answers latency_ms after a request arrives, its own work included)"
             )
         rtt20 = (rtt.get(str(ONEC_LATENCY_MS)) or {}).get("median")
         t = Table()

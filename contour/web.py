@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 log = logging.getLogger("contour")
 
 COMMON_KNOBS: dict[str, Any] = {
-    "latency_ms": 0,  # added before every API request (not admin requests)
+    "latency_ms": 0,  # every API answer leaves this long after its request arrived (processing included)
     "fault_5xx_rate": 0.0,  # share of API requests answered with the emulator's 5xx error
     "fault_timeout_rate": 0.0,  # share of API requests that hang, then drop the connection
     "fault_timeout_s": 5.0,  # how long such a request hangs
@@ -186,21 +186,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(app.admin(request))
             return
         knobs = app.knobs
+        due = time.monotonic() + float(knobs.get("latency_ms") or 0) / 1000.0
         roll = app.fault_rng.random()
         if roll < knobs.get("fault_timeout_rate"):
             time.sleep(float(knobs.get("fault_timeout_s")))
             self.close_connection = True
             return
-        if knobs.get("latency_ms"):
-            time.sleep(float(knobs.get("latency_ms")) / 1000.0)
         if roll < knobs.get("fault_timeout_rate") + knobs.get("fault_5xx_rate"):
-            self._send(app.fault_response(request))
-            return
-        try:
-            response = app.handle(request)
-        except Exception:  # the emulator must answer like a server, never die
-            log.exception("unhandled error on %s %s", request.method, request.path)
             response = app.fault_response(request)
+        else:
+            try:
+                response = app.handle(request)
+            except Exception:  # the emulator must answer like a server, never die
+                log.exception("unhandled error on %s %s", request.method, request.path)
+                response = app.fault_response(request)
+        # A server with latency L answers L after the request arrived: its own work is part of L, not
+        # added to it (the emulator's processing time would otherwise count against the client).
+        time.sleep(max(0.0, due - time.monotonic()))
         self._send(response)
 
     def _send(self, response: Response) -> None:

@@ -7,6 +7,7 @@ import json
 import re
 import socket
 import ssl
+import time
 import xml.etree.ElementTree as ET
 
 import requests
@@ -235,3 +236,19 @@ def test_prohibition_knob_is_validated(onec_contour) -> None:
         timeout=10,
     ).json()
     assert knobs["prohibition_date"] is None and knobs["effective_prohibition_date"] == "2025-12-31"
+
+
+def test_latency_is_the_time_to_answer_with_the_work_inside_it(onec: OneC, onec_contour) -> None:
+    onec_contour.knobs("onec", latency_ms=150)
+    try:
+        started = time.monotonic()
+        rows = onec.value("Catalog_Валюты")
+        read = time.monotonic() - started
+        started = time.monotonic()
+        created = onec.post("Catalog_Валюты", {"Code": "999", "Description": "тест"})
+        written = time.monotonic() - started
+    finally:
+        onec_contour.knobs("onec", latency_ms=0)
+    assert rows and created.status_code == 201
+    assert read >= 0.15 and written >= 0.15  # never earlier than the latency, whatever the work
+    assert onec.one("Catalog_Валюты", "Code eq '999'")["Description"] == "тест"
