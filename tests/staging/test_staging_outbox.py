@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
-from crm1c.staging import IntentStateError, NotFoundError, XrefConflictError
+from crm1c.staging import Completion, IntentStateError, NotFoundError, XrefConflictError
 from crm1c.staging.schema import write_intent, xref
 
 PAYLOAD = {"Description": "Ромашка", "ИНН": "7707083893"}
@@ -106,6 +106,37 @@ def test_complete_and_link_from_onec_to_crm(staging):
     intent = staging.open_intent("counterparty", "crm", "create", "onec", "guid-z", PAYLOAD, match_key=MATCH)
     link = staging.complete_intent_and_link(intent.id, "77", base=PAYLOAD, crm_hash=None, onec_hash="h")
     assert (link.crm_id, link.onec_id) == ("77", "guid-z")
+
+
+def updates_of_linked_pairs(staging, n: int) -> list:
+    items = []
+    for i in range(n):
+        staging.link("counterparty", str(i), f"guid-{i}", base={"v": 0})
+        intent = staging.open_intent(
+            "counterparty", "onec", "update", "crm", str(i), PAYLOAD, target_id=f"guid-{i}"
+        )
+        items.append(Completion(intent.id, f"guid-{i}", str(i), f"guid-{i}", {"v": i}, "h", f"h{i}"))
+    return items
+
+
+def test_many_completions_of_linked_pairs(staging):
+    items = updates_of_linked_pairs(staging, 3)
+    staging.complete_many_and_relink("counterparty", items)
+    for item in items:
+        assert staging.get_intent(item.intent_id).state == "done"
+        link = staging.xref_by_crm("counterparty", item.crm_id)
+        assert (link.base, link.crm_hash, link.onec_hash) == (item.base, "h", item.onec_hash)
+    staging.complete_many_and_relink("counterparty", items)  # a re-run: the careful path, idempotent
+    assert staging.pending_intents("counterparty", "onec") == []
+
+
+def test_many_completions_take_the_careful_path_when_a_row_is_missed(staging):
+    items = updates_of_linked_pairs(staging, 2)
+    staging.abandon_intent(items[1].intent_id, "cancelled by an operator meanwhile")
+    with pytest.raises(IntentStateError):
+        staging.complete_many_and_relink("counterparty", items)
+    assert staging.get_intent(items[0].intent_id).state == "pending"  # nothing of the batch was kept
+    assert staging.xref_by_crm("counterparty", "0").base == {"v": 0}
 
 
 def test_complete_and_link_is_atomic_when_the_link_fails(staging, engine):

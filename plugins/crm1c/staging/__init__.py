@@ -15,6 +15,7 @@ from crm1c.staging.db import make_engine, migrate, read_only
 from crm1c.staging.errors import IntentStateError, NotFoundError, StagingError, XrefConflictError
 from crm1c.staging.models import (
     AuditEntry,
+    Completion,
     Conflict,
     QuarantineItem,
     RunStats,
@@ -30,6 +31,7 @@ from crm1c.staging.store import Staging
 __all__ = [
     "RECORD_LEVEL",
     "AuditEntry",
+    "Completion",
     "Conflict",
     "IntentStateError",
     "NotFoundError",

@@ -77,6 +77,19 @@ class Xref:
 
 
 @dataclass(frozen=True, slots=True)
+class Completion:
+    """A written intent to complete, and the new agreed base of its (already linked) pair."""
+
+    intent_id: int
+    target_id: str
+    crm_id: str
+    onec_id: str
+    base: Any
+    crm_hash: str | None
+    onec_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class WriteIntent:
     """An outbox row. ``resumed`` is True when :meth:`open_intent` found it already pending.
 

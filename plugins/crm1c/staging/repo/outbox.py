@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,10 +12,11 @@ from sqlalchemy.engine import Connection
 
 from crm1c.hashing import content_hash
 from crm1c.staging.errors import IntentStateError, NotFoundError, StagingError
-from crm1c.staging.models import WriteIntent, Xref
+from crm1c.staging.models import Completion, WriteIntent, Xref
 from crm1c.staging.repo.base import chunks
 from crm1c.staging.repo.xref import Xrefs
 from crm1c.staging.schema import write_intent as t
+from crm1c.staging.schema import xref as xt
 
 _SOURCE = ("entity", "target_system", "source_system", "source_id")
 _PENDING = sa.text("state = 'pending'")
@@ -111,6 +112,33 @@ class Outbox(Xrefs):
             return self.link(
                 intent.entity, crm_id, onec_id, base=base, crm_hash=crm_hash, onec_hash=onec_hash, conn=c
             )
+
+    def complete_many_and_relink(
+        self, entity: str, items: Sequence[Completion], *, conn: Connection | None = None
+    ) -> None:
+        """:meth:`complete_intent_and_link` for intents whose pair is already linked, in two statements.
+
+        If either statement misses a row (an intent no longer pending, a link that changed), every item goes
+        through :meth:`complete_intent_and_link` instead: the same checks and errors, and it is idempotent.
+        """
+        if not items:
+            return
+        now = self._now()
+        intents = [{"k_id": i.intent_id, "target_id": i.target_id, "now": now} for i in items]
+        links = [
+            {"k_entity": entity, "k_crm": i.crm_id, "k_onec": i.onec_id, "base": i.base}
+            | {"crm_hash": i.crm_hash, "onec_hash": i.onec_hash, "updated_at": now}
+            for i in items
+        ]
+        with self._write(conn) as c:
+            done = c.execute(_complete_pending(returning=False), intents).rowcount
+            relinked = c.execute(_relink_statement(), links).rowcount if done == len(items) else 0
+            if relinked == len(items):
+                return
+            for i in items:
+                self.complete_intent_and_link(
+                    i.intent_id, i.target_id, base=i.base, crm_hash=i.crm_hash, onec_hash=i.onec_hash, conn=c
+                )
 
     def fail_intent(self, intent_id: int, error: str, *, conn: Connection | None = None) -> WriteIntent:
         """Mark a pending intent failed: the target definitely rejected the write (not a timeout)."""
@@ -219,15 +247,23 @@ def _locked_by_id(postgres: bool) -> Any:
 
 
 @functools.cache
-def _complete_pending() -> Any:
+def _complete_pending(returning: bool = True) -> Any:
     """Complete a pending intent that has no other target id (else no row: the careful path decides)."""
     target_ok = sa.or_(t.c.target_id.is_(None), t.c.target_id == sa.bindparam("target_id"))
-    return (
+    stmt = (
         sa.update(t)
         .where(t.c.id == sa.bindparam("k_id"), t.c.state == "pending", target_ok)
         .values(state="done", target_id=sa.bindparam("target_id"), error=None, updated_at=sa.bindparam("now"))
-        .returning(*t.c)
     )
+    return stmt.returning(*t.c) if returning else stmt
+
+
+@functools.cache
+def _relink_statement() -> Any:
+    """Store a new base and hashes on an existing link (executemany: no RETURNING)."""
+    pair = (xt.c.crm_id == sa.bindparam("k_crm"), xt.c.onec_id == sa.bindparam("k_onec"))
+    values = {name: sa.bindparam(name) for name in ("base", "crm_hash", "onec_hash", "updated_at")}
+    return sa.update(xt).where(xt.c.entity == sa.bindparam("k_entity"), *pair).values(values)
 
 
 @functools.cache

@@ -8,7 +8,7 @@ from typing import Any
 
 from crm1c.domain.counterparty import Counterparty, content_hash
 from crm1c.domain.issues import Issue
-from crm1c.staging import SeenInput, WriteIntent
+from crm1c.staging import Completion, SeenInput, WriteIntent
 from crm1c.sync.counterparties.records import ENTITY, intent_payload
 from crm1c.sync.lookups import BatchLookups
 from crm1c.sync.runtime import OTHER, SyncEnv, log
@@ -52,6 +52,7 @@ class _Chunk:
         self.look = BatchLookups(env.staging, ENTITY)
         self.seen: dict[str, list[SeenInput]] = {"crm": [], "onec": []}
         self.audit: list[dict[str, Any]] = []
+        self.completions: list[Completion] = []
         ids: dict[str, set[str]] = {"crm": set(), "onec": set()}
         written: dict[str, list[str]] = {"crm": [], "onec": []}
         for intent, outcome in outcomes:
@@ -90,11 +91,20 @@ class _Chunk:
         )
         digest = content_hash(merged)
         env.checkpoint("before_xref_commit")
-        self.look.linked(
-            env.staging.complete_intent_and_link(
-                intent.id, outcome.target_id, base=base, crm_hash=digest, onec_hash=digest
+        if link is not None and (link.crm_id, link.onec_id) == (ids["crm"], ids["onec"]):
+            # linked already (an update): completed with the rest of the chunk at flush
+            self.completions.append(
+                Completion(
+                    intent.id, outcome.target_id or "", link.crm_id, link.onec_id, base, digest, digest
+                )
             )
-        )
+            self.look.linked(replace(link, base=base, crm_hash=digest, onec_hash=digest))
+        else:
+            self.look.linked(
+                env.staging.complete_intent_and_link(
+                    intent.id, outcome.target_id, base=base, crm_hash=digest, onec_hash=digest
+                )
+            )
         if outcome.seen is not None:
             self.seen[target].append(outcome.seen)
         if intent.op == "create":
@@ -156,6 +166,7 @@ class _Chunk:
                            "op": op, "system": system, "result": result, "detail": detail})  # fmt: skip
 
     def flush(self) -> None:
+        self.env.staging.complete_many_and_relink(ENTITY, self.completions)
         for system, records in self.seen.items():
             if records:
                 self.env.staging.upsert_seen(system, ENTITY, records)
