@@ -476,8 +476,6 @@ class TimedStaging:
 
 class Worker:
     def __init__(self, args: argparse.Namespace) -> None:
-        from crm1c.clients.bitrix24 import Bitrix24Client
-        from crm1c.clients.onec import OneCClient
         from crm1c.clients.ratelimit import make_limiter
         from crm1c.clients.retry import RetryPolicy
         from crm1c.mapping.loader import load_counterparty_mapping
@@ -492,18 +490,7 @@ class Worker:
         self.onec_url = f"https://127.0.0.1:{args.onec_port}/accounting/odata/standard.odata/"
         self.retry = RetryPolicy(base_delay=0.05, max_delay=0.5)
         self._make_limiter = make_limiter
-        self.crm = Bitrix24Client(
-            self.bitrix_base,
-            BITRIX_USER,
-            BITRIX_TOKEN,
-            verify=self.ca,
-            limiter=make_limiter("standard"),
-            retry=self.retry,
-            timeout=60,
-        )
-        self.onec = OneCClient(
-            self.onec_url, ONEC_USER, ONEC_PASSWORD, verify=self.ca, retry=self.retry, timeout=60
-        )
+        self.crm, self.onec = self.new_clients()
         self.rec = Recorder(self.crm, self.onec, trace=args.trace)
         migrate(args.staging_url)
         self.staging = TimedStaging(Staging(make_engine(args.staging_url)))
@@ -520,6 +507,25 @@ class Worker:
         self.t_start = time.perf_counter()
 
     # -- primitives -----------------------------------------------------------------------------------
+
+    def new_clients(self) -> tuple[Any, Any]:
+        """A Bitrix24 client (standard plan limiter) and a 1C client against the contour."""
+        from crm1c.clients.bitrix24 import Bitrix24Client
+        from crm1c.clients.onec import OneCClient
+
+        crm = Bitrix24Client(
+            self.bitrix_base,
+            BITRIX_USER,
+            BITRIX_TOKEN,
+            verify=self.ca,
+            limiter=self._make_limiter("standard"),
+            retry=self.retry,
+            timeout=60,
+        )
+        onec = OneCClient(
+            self.onec_url, ONEC_USER, ONEC_PASSWORD, verify=self.ca, retry=self.retry, timeout=60
+        )
+        return crm, onec
 
     def _wrap_settle(self) -> None:
         """Time the serial bookkeeping after the external writes (``outcome.settle_all``, once per chunk) in
@@ -825,22 +831,7 @@ class Worker:
         of their own (not counted) as users would; then let the Bitrix24 bucket drain."""
         from concurrent.futures import ThreadPoolExecutor
 
-        from crm1c.clients.bitrix24 import Bitrix24Client
-        from crm1c.clients.onec import OneCClient
-        from crm1c.clients.ratelimit import make_limiter
-
-        crm = Bitrix24Client(
-            self.bitrix_base,
-            BITRIX_USER,
-            BITRIX_TOKEN,
-            verify=self.ca,
-            limiter=make_limiter("standard"),
-            retry=self.retry,
-            timeout=60,
-        )
-        onec = OneCClient(
-            self.onec_url, ONEC_USER, ONEC_PASSWORD, verify=self.ca, retry=self.retry, timeout=60
-        )
+        crm, onec = self.new_clients()
         stamp = time.strftime("%H%M%S")
         crm_ids = [i for i, _v in self._every_100th("crm", 0)]
         onec_rows = self._every_100th("onec", 50)
