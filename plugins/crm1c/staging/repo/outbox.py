@@ -14,12 +14,12 @@ from crm1c.hashing import content_hash
 from crm1c.staging.errors import IntentStateError, NotFoundError, StagingError
 from crm1c.staging.models import Completion, WriteIntent, Xref
 from crm1c.staging.repo.base import chunks
-from crm1c.staging.repo.xref import Xrefs
+from crm1c.staging.repo.xref import Xrefs, update_pair_statement
 from crm1c.staging.schema import write_intent as t
-from crm1c.staging.schema import xref as xt
 
 _SOURCE = ("entity", "target_system", "source_system", "source_id")
 _PENDING = sa.text("state = 'pending'")
+_RELINKED = ("base", "crm_hash", "onec_hash", "updated_at")  # what a completed update stores on its link
 
 
 class Outbox(Xrefs):
@@ -132,7 +132,8 @@ class Outbox(Xrefs):
         ]
         with self._write(conn) as c:
             done = c.execute(_complete_pending(returning=False), intents).rowcount
-            relinked = c.execute(_relink_statement(), links).rowcount if done == len(items) else 0
+            relink = update_pair_statement(_RELINKED, returning=False)
+            relinked = c.execute(relink, links).rowcount if done == len(items) else 0
             if relinked == len(items):
                 return
             for i in items:
@@ -256,14 +257,6 @@ def _complete_pending(returning: bool = True) -> Any:
         .values(state="done", target_id=sa.bindparam("target_id"), error=None, updated_at=sa.bindparam("now"))
     )
     return stmt.returning(*t.c) if returning else stmt
-
-
-@functools.cache
-def _relink_statement() -> Any:
-    """Store a new base and hashes on an existing link (executemany: no RETURNING)."""
-    pair = (xt.c.crm_id == sa.bindparam("k_crm"), xt.c.onec_id == sa.bindparam("k_onec"))
-    values = {name: sa.bindparam(name) for name in ("base", "crm_hash", "onec_hash", "updated_at")}
-    return sa.update(xt).where(xt.c.entity == sa.bindparam("k_entity"), *pair).values(values)
 
 
 @functools.cache

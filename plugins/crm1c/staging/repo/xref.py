@@ -61,7 +61,7 @@ class Xrefs(StagingBase):
             if values:  # the pair is usually linked already: update it in one statement
                 keys = {"k_entity": entity, "k_crm": crm_id, "k_onec": onec_id}
                 values["updated_at"] = self._now()
-                row = c.execute(_update_pair_statement(tuple(sorted(values))), keys | values).first()
+                row = c.execute(update_pair_statement(tuple(sorted(values))), keys | values).first()
                 if row is not None:
                     return Xref(**row._mapping)
             for _attempt in range(2):
@@ -145,10 +145,13 @@ def _pair_query(postgres: bool) -> Any:
 
 
 @functools.cache
-def _update_pair_statement(columns: tuple[str, ...]) -> Any:
+def update_pair_statement(columns: tuple[str, ...], returning: bool = True) -> Any:
+    """Set ``columns`` (bound by name) on the link of ``k_entity``/``k_crm``/``k_onec``; without RETURNING it
+    also serves executemany."""
     values = {name: sa.bindparam(name) for name in columns}
     pair = (t.c.crm_id == sa.bindparam("k_crm"), t.c.onec_id == sa.bindparam("k_onec"))
-    return sa.update(t).where(t.c.entity == sa.bindparam("k_entity"), *pair).values(values).returning(*t.c)
+    stmt = sa.update(t).where(t.c.entity == sa.bindparam("k_entity"), *pair).values(values)
+    return stmt.returning(*t.c) if returning else stmt
 
 
 @functools.cache

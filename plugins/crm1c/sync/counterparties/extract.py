@@ -190,7 +190,7 @@ def extract_crm(env: SyncEnv, mode: str = "incremental") -> dict[str, Any]:
     while not chain.done:
         _read_step(env, chain, reader)
     if reader.read_ids is not None:  # after a full pass every requisite was read with its company
-        reader.req_mark = _requisite_changes(env, mode, company_select, reader)
+        reader.req_mark = _requisite_changes(env, mode, company_select, reader, reader.read_ids)
     reader.flush()
     if mode == "full":  # every live company was just read: the ones not seen are gone
         gone = env.staging.not_seen_since("crm", ENTITY, started)
@@ -203,7 +203,7 @@ def extract_crm(env: SyncEnv, mode: str = "incremental") -> dict[str, Any]:
 
 
 def _requisite_changes(
-    env: SyncEnv, mode: str, company_select: list[str], reader: _CompanyReader
+    env: SyncEnv, mode: str, company_select: list[str], reader: _CompanyReader, read_ids: set[str]
 ) -> str | None:
     """Requisites edited without their company changing (Bitrix24 does not touch the company's
     DATE_MODIFY then): re-read those companies. Returns the newest requisite DATE_MODIFY."""
@@ -213,7 +213,6 @@ def _requisite_changes(
     if since is not None:
         flt[">=DATE_MODIFY"] = since
     select = ["ID", "ENTITY_ID", "DATE_MODIFY"]
-    read_ids = reader.read_ids if reader.read_ids is not None else set()
     for page in env.crm.iter_list_batched("crm.requisite.list", filter=flt, select=select):
         for row in page:
             if row.get("DATE_MODIFY"):
