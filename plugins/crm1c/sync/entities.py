@@ -1,0 +1,54 @@
+"""The entities crm1c syncs, by the name used in DAG ids (``sync_<name>``).
+
+Plain Python, no Airflow import. The operators reach an entity only through :func:`entity` and the engine
+only through :mod:`crm1c.sync.pipeline`; what an :class:`EntityRef` carries is all they rely on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from crm1c.mapping.loader import load_counterparty_mapping
+
+
+@dataclass(frozen=True)
+class EntityRef:
+    """One synced entity.
+
+    Attributes:
+        name: as in DAG ids, e.g. ``"counterparties"``.
+        key: the staging entity name (run stats, quarantine, xref), e.g. ``"counterparty"``.
+        asset_uri: the asset its ``publish`` step emits, e.g. ``"crm1c://counterparties"``.
+        load_mapping: reads and validates its mapping; raises :class:`crm1c.mapping.loader.MappingError`.
+    """
+
+    name: str
+    key: str
+    asset_uri: str
+    load_mapping: Callable[[], Any]
+
+
+_ENTITIES: dict[str, EntityRef] = {
+    ref.name: ref
+    for ref in (
+        EntityRef(
+            name="counterparties",
+            key="counterparty",
+            asset_uri="crm1c://counterparties",
+            load_mapping=load_counterparty_mapping,
+        ),
+    )
+}
+
+#: Every entity name :func:`entity` knows, in DAG order.
+ENTITY_NAMES: tuple[str, ...] = tuple(_ENTITIES)
+
+
+def entity(name: str) -> EntityRef:
+    """The entity called ``name``; an unknown name raises :class:`ValueError` listing the known ones."""
+    try:
+        return _ENTITIES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown entity {name!r}; known: {', '.join(ENTITY_NAMES)}") from None
