@@ -21,9 +21,14 @@ fi
 export AIRFLOW__API_AUTH__JWT_SECRET="${AIRFLOW__API_AUTH__JWT_SECRET:-$(cat "$AIRFLOW_HOME/jwt_secret")}"
 
 # Connections to the local test contour (override with your own AIRFLOW_CONN_* to point at real systems).
+# default_conn NAME VALUE: NAME keeps an exported non-empty value byte for byte, else gets VALUE. Never write a
+# default containing "}" inside ${NAME:-...}: bash ends that expansion at the first "}" and appends the rest of the
+# default to the exported value (an override then turns into invalid JSON or a wrong URI).
+default_conn() { if [ -n "${!1:-}" ]; then export "$1"; else export "$1=$2"; fi; }
 CONTOUR_DIR="${CONTOUR_STATE_DIR:-$REPO/.contour}"
-export AIRFLOW_CONN_BITRIX24_DEFAULT="${AIRFLOW_CONN_BITRIX24_DEFAULT:-{\"conn_type\": \"http\", \"host\": \"127.0.0.1\", \"port\": ${CONTOUR_BITRIX_PORT:-8082}, \"schema\": \"https\", \"login\": \"1\", \"password\": \"contour0webhook0token\", \"extra\": {\"ca_bundle\": \"$CONTOUR_DIR/ca.pem\", \"plan\": \"standard\", \"limiter\": \"sql\", \"limiter_conn_id\": \"crm1c_staging\"}}}"
-export AIRFLOW_CONN_ONEC_DEFAULT="${AIRFLOW_CONN_ONEC_DEFAULT:-{\"conn_type\": \"http\", \"host\": \"127.0.0.1\", \"port\": ${CONTOUR_ONEC_PORT:-8081}, \"schema\": \"https\", \"login\": \"Интеграция\", \"password\": \"contour\", \"extra\": {\"base_path\": \"/accounting/odata/standard.odata/\", \"ca_bundle\": \"$CONTOUR_DIR/ca.pem\"}}}"
-export AIRFLOW_CONN_CRM1C_STAGING="${AIRFLOW_CONN_CRM1C_STAGING:-{\"conn_type\": \"sqlite\", \"host\": \"$AIRFLOW_HOME/staging.sqlite3\"}}"
-export AIRFLOW_CONN_SMTP_DEFAULT="${AIRFLOW_CONN_SMTP_DEFAULT:-{\"conn_type\": \"smtp\", \"host\": \"127.0.0.1\", \"port\": 8025, \"extra\": {\"disable_ssl\": true, \"disable_tls\": true, \"timeout\": 5, \"retry_limit\": 0, \"from_email\": \"crm1c@localhost\"}}}"
-export AIRFLOW_CONN_SLACK_DEFAULT="${AIRFLOW_CONN_SLACK_DEFAULT:-{\"conn_type\": \"slackwebhook\", \"host\": \"http://127.0.0.1:8026/slack\", \"password\": \"T000/B000/LOCAL\"}}"
+default_conn AIRFLOW_CONN_BITRIX24_DEFAULT "{\"conn_type\": \"http\", \"host\": \"127.0.0.1\", \"port\": ${CONTOUR_BITRIX_PORT:-8082}, \"schema\": \"https\", \"login\": \"1\", \"password\": \"contour0webhook0token\", \"extra\": {\"ca_bundle\": \"$CONTOUR_DIR/ca.pem\", \"plan\": \"standard\", \"limiter\": \"sql\", \"limiter_conn_id\": \"crm1c_staging\"}}"
+default_conn AIRFLOW_CONN_ONEC_DEFAULT "{\"conn_type\": \"http\", \"host\": \"127.0.0.1\", \"port\": ${CONTOUR_ONEC_PORT:-8081}, \"schema\": \"https\", \"login\": \"Интеграция\", \"password\": \"contour\", \"extra\": {\"base_path\": \"/accounting/odata/standard.odata/\", \"ca_bundle\": \"$CONTOUR_DIR/ca.pem\"}}"
+default_conn AIRFLOW_CONN_CRM1C_STAGING "{\"conn_type\": \"sqlite\", \"host\": \"$AIRFLOW_HOME/staging.sqlite3\"}"
+default_conn AIRFLOW_CONN_SMTP_DEFAULT "{\"conn_type\": \"smtp\", \"host\": \"127.0.0.1\", \"port\": 8025, \"extra\": {\"disable_ssl\": true, \"disable_tls\": true, \"timeout\": 5, \"retry_limit\": 0, \"from_email\": \"crm1c@localhost\"}}"
+default_conn AIRFLOW_CONN_SLACK_DEFAULT "{\"conn_type\": \"slackwebhook\", \"host\": \"http://127.0.0.1:8026/slack\", \"password\": \"T000/B000/LOCAL\"}"
+unset -f default_conn
