@@ -10,8 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from crm1c.mapping.loader import load_counterparty_mapping
-
 
 @dataclass(frozen=True)
 class EntityRef:
@@ -30,6 +28,13 @@ class EntityRef:
     load_mapping: Callable[[], Any]
 
 
+def _counterparty_mapping() -> Any:
+    # imported on call: DAG files import this module at parse time, the mapping schema is not cheap
+    from crm1c.mapping.loader import load_counterparty_mapping
+
+    return load_counterparty_mapping()
+
+
 _ENTITIES: dict[str, EntityRef] = {
     ref.name: ref
     for ref in (
@@ -37,7 +42,7 @@ _ENTITIES: dict[str, EntityRef] = {
             name="counterparties",
             key="counterparty",
             asset_uri="crm1c://counterparties",
-            load_mapping=load_counterparty_mapping,
+            load_mapping=_counterparty_mapping,
         ),
     )
 }
