@@ -16,6 +16,7 @@ Usage::
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import logging
 import re
@@ -188,6 +189,7 @@ class OneCClient:
         )
 
     # -- reads ----------------------------------------------------------------------------------
+    # From here on ``list`` in the class body is this method: annotations say ``builtins.list``.
     def list(
         self,
         entity_set: str,
@@ -195,7 +197,7 @@ class OneCClient:
         select: Sequence[str] | None = None,
         orderby: str | Sequence[str] = "Ref_Key",
         page_size: int = 1000,
-    ) -> Iterator[list[dict]]:
+    ) -> Iterator[builtins.list[dict]]:
         """Pages of ``page_size`` rows by ``$top``/``$skip`` with a stable ``$orderby`` (1C: no nextLink)."""
         if page_size < 1:
             raise ValueError("page_size must be positive")
@@ -219,7 +221,7 @@ class OneCClient:
         entity_set: str,
         select: Sequence[str] | None = None,
         filter: Expr | None = None,
-    ) -> list[dict]:
+    ) -> builtins.list[dict]:
         """The whole filtered set in ONE request (cheap scans: ``Ref_Key,DataVersion,DeletionMark``)."""
         url = self._url(self._path(entity_set), self._query(filter, select))
         return self._values(self._request("GET", url, f"onec GET {entity_set}"))
@@ -240,7 +242,7 @@ class OneCClient:
         return int(answer)
 
     @staticmethod
-    def _values(body: Any) -> list[dict]:
+    def _values(body: Any) -> builtins.list[dict]:
         if not isinstance(body, dict) or not isinstance(body.get("value"), list):
             raise ExternalSystemError("1C answer has no 'value' array", system=SYSTEM)
         return body["value"]

@@ -46,10 +46,12 @@ class Outbox(Xrefs):
         if op == "create" and not match_key:
             raise ValueError("a create intent needs a match_key to find the record after a crash")
         now = self._now()
-        row = {"entity": entity, "target_system": target_system, "op": op, "source_system": source_system}
-        row |= {"source_id": source_id, "match_key": match_key, "payload": payload, "state": "pending"}
-        row |= {"payload_hash": content_hash(payload), "target_id": target_id, "attempts": 1, "error": None}
-        row |= {"run_id": run_id, "created_at": now, "updated_at": now}
+        row: dict[str, Any] = {
+            "entity": entity, "target_system": target_system, "op": op, "source_system": source_system,
+            "source_id": source_id, "match_key": match_key, "payload": payload, "state": "pending",
+            "payload_hash": content_hash(payload), "target_id": target_id, "attempts": 1, "error": None,
+            "run_id": run_id, "created_at": now, "updated_at": now,
+        }
         insert, resume = _open_statements(self.is_postgres)
         keys = {f"k_{k}": row[k] for k in _SOURCE} | {"run_id": run_id, "updated_at": now}
         with self._write(conn) as c:
@@ -261,15 +263,15 @@ def _complete_pending(returning: bool = True) -> Any:
 
 @functools.cache
 def _transition_statement(columns: tuple[str, ...]) -> Any:
-    values = {name: sa.bindparam(name) for name in columns}
+    values: dict[str, sa.BindParameter[Any]] = {name: sa.bindparam(name) for name in columns}
     return sa.update(t).where(t.c.id == sa.bindparam("k_id")).values(values).returning(*t.c)
 
 
 @functools.cache
 def _open_statements(postgres: bool) -> tuple[Any, Any]:
     """The INSERT and the resume UPDATE of :meth:`Outbox.open_intent`, built once (values are bound)."""
-    insert = (postgresql.insert if postgres else sqlite.insert)(t)
-    insert = insert.on_conflict_do_nothing(index_elements=list(_SOURCE), index_where=_PENDING).returning(*t.c)
+    stmt = (postgresql.insert if postgres else sqlite.insert)(t)
+    insert = stmt.on_conflict_do_nothing(index_elements=list(_SOURCE), index_where=_PENDING).returning(*t.c)
     resume = (
         sa.update(t)
         .where(*(t.c[k] == sa.bindparam(f"k_{k}") for k in _SOURCE), _PENDING)

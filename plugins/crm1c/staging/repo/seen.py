@@ -204,8 +204,8 @@ class SeenRecords(StagingBase):
 
     def _upsert_statement(self) -> Any:
         stmt = self._insert(t)
-        updated = ("version", "source_ts", "content_hash", "raw", "normalised", "deleted", "last_seen")
-        updated += ("match_key", "dirty")
+        updated: tuple[str, ...] = ("version", "source_ts", "content_hash", "raw", "normalised", "deleted")
+        updated += ("last_seen", "match_key", "dirty")
         return stmt.on_conflict_do_update(
             index_elements=list(_KEY), set_={name: stmt.excluded[name] for name in updated}
         )

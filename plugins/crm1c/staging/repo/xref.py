@@ -69,9 +69,10 @@ class Xrefs(StagingBase):
                 if existing is not None:
                     return self._set_base(c, existing, base, crm_hash, onec_hash)
                 now = self._now()
-                row = {"entity": entity, "crm_id": crm_id, "onec_id": onec_id, "crm_hash": crm_hash}
-                row |= {"onec_hash": onec_hash, "base": base, "created_at": now, "updated_at": now}
-                inserted = to_model(Xref, c.execute(_insert_statement(self.is_postgres), row).first())
+                fields: dict[str, Any] = {"entity": entity, "crm_id": crm_id, "onec_id": onec_id}
+                fields |= {"crm_hash": crm_hash, "onec_hash": onec_hash, "base": base}
+                fields |= {"created_at": now, "updated_at": now}
+                inserted = to_model(Xref, c.execute(_insert_statement(self.is_postgres), fields).first())
                 if inserted is not None:
                     return inserted
             raise XrefConflictError(
@@ -148,7 +149,7 @@ def _pair_query(postgres: bool) -> Any:
 def update_pair_statement(columns: tuple[str, ...], returning: bool = True) -> Any:
     """Set ``columns`` (bound by name) on the link of ``k_entity``/``k_crm``/``k_onec``; without RETURNING it
     also serves executemany."""
-    values = {name: sa.bindparam(name) for name in columns}
+    values: dict[str, sa.BindParameter[Any]] = {name: sa.bindparam(name) for name in columns}
     pair = (t.c.crm_id == sa.bindparam("k_crm"), t.c.onec_id == sa.bindparam("k_onec"))
     stmt = sa.update(t).where(t.c.entity == sa.bindparam("k_entity"), *pair).values(values)
     return stmt.returning(*t.c) if returning else stmt
@@ -156,7 +157,7 @@ def update_pair_statement(columns: tuple[str, ...], returning: bool = True) -> A
 
 @functools.cache
 def _update_statement(columns: tuple[str, ...]) -> Any:
-    values = {name: sa.bindparam(name) for name in columns}
+    values: dict[str, sa.BindParameter[Any]] = {name: sa.bindparam(name) for name in columns}
     return sa.update(t).where(t.c.id == sa.bindparam("k_id")).values(values).returning(*t.c)
 
 
