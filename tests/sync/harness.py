@@ -371,12 +371,19 @@ def contour_admin(contour: Any, app: str, path: str) -> Any:
 # ----------------------------------------------------------------------------- users at work
 
 
-def add_crm_company(crm: Any, name: str, inn: str, kpp: str | None, full_name: str | None = None) -> str:
-    """What a manager does in the CRM: a company and its requisite (preset by ИНН length), like the seed."""
+def add_crm_company(
+    crm: Any,
+    name: str,
+    inn: str,
+    kpp: str | None,
+    full_name: str | None = None,
+    company_type: str = "CUSTOMER",
+) -> str:
+    """What a manager does in the CRM: a company and its requisite (preset by ИНН length), like the seed.
+    ``company_type="BRANCH"`` makes a branch (обособленное подразделение): its head's ИНН, its own КПП."""
     ip = len(inn) == 12
-    envelope = crm.call(
-        "crm.company.add", {"fields": {"TITLE": name, "COMPANY_TYPE": "CUSTOMER", "OPENED": "Y"}}, write=True
-    )
+    fields = {"TITLE": name, "COMPANY_TYPE": company_type, "OPENED": "Y"}
+    envelope = crm.call("crm.company.add", {"fields": fields}, write=True)
     company_id = str(envelope["result"])
     requisite: dict[str, Any] = {
         "ENTITY_TYPE_ID": 4,

@@ -65,8 +65,9 @@ DIES_IN = {
 WRITTEN_BEFORE = {"after_external_create", "before_xref_commit"}
 
 
-class Killed(RuntimeError):
-    """What the in-process kill hook raises instead of ending the process."""
+class Killed(BaseException):
+    """What the in-process kill hook raises instead of ending the process (like SystemExit, no `except
+    Exception` of the engine may swallow it: a killed process does not go on)."""
 
 
 def _seed(contour: RunningContour, direction: str) -> None:

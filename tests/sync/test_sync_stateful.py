@@ -79,8 +79,8 @@ NAMES = st.one_of(
 STEMS = st.integers(min_value=100_000_000, max_value=999_999_999)
 
 
-class Killed(RuntimeError):
-    """Raised by the in-process kill hook."""
+class Killed(BaseException):
+    """Raised by the in-process kill hook (a BaseException: the engine must not swallow a process death)."""
 
 
 @dataclass

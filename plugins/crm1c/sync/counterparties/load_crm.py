@@ -17,7 +17,7 @@ from crm1c.domain.counterparty_codec import to_bitrix
 from crm1c.domain.issues import Issue
 from crm1c.staging import SeenRecord, WriteIntent
 from crm1c.sync.counterparties.extract import COMPANY_TYPE_ID
-from crm1c.sync.counterparties.outcome import Outcome, settle_all
+from crm1c.sync.counterparties.outcome import Outcome, settle_all, unexpected
 from crm1c.sync.counterparties.records import ENTITY, crm_seen
 from crm1c.sync.runtime import Progress, SyncEnv
 
@@ -50,7 +50,7 @@ def _fill_one_batch(env: SyncEnv, intents: list[WriteIntent], current: Current) 
     taken: list[WriteIntent] = []
     total = 0
     for intent in intents:
-        size = 2 if intent.op == "create" else len(_commands(env, intent, 0, None, current))
+        size = 2 if intent.op == "create" else len(_safe_commands(env, intent, 0, None, current)[0])
         if taken and total + size > MAX_COMMANDS:
             break
         taken.append(intent)
@@ -65,36 +65,59 @@ def _run_chunk(
     env.staging.mark_tried([i.id for i in intents])
     env.checkpoint("after_intent")
     try:
-        found, twins = _lookup(env, tried_before) if tried_before else ({}, set())
-        plans = [
-            (i, {} if i.id in twins else _commands(env, i, n, found.get(i.id), current))
-            for n, i in enumerate(intents)
-        ]
+        found, settled = _lookup(env, tried_before) if tried_before else ({}, {})
+        plans: list[tuple[WriteIntent, dict]] = []
+        for n, i in enumerate(intents):
+            commands, failed = (
+                ({}, None) if i.id in settled else _safe_commands(env, i, n, found.get(i.id), current)
+            )
+            if failed is not None:
+                settled[i.id] = failed
+            plans.append((i, commands))
         commands = {k: v for _, cmds in plans for k, v in cmds.items()}
         result = env.crm.batch(commands, write=True) if commands else None
     except (OutcomeUnknown, RetryableError) as exc:
         return [(i, Outcome(retry=str(exc))) for i in intents]
     env.checkpoint("after_external_create")
-    replan = Outcome(replan=True)
-    return [
-        (i, replan if i.id in twins else _outcome(env, i, n, cmds, result, found.get(i.id), current))
-        for n, (i, cmds) in enumerate(plans)
-    ]
+    out = []
+    for n, (i, cmds) in enumerate(plans):
+        if i.id in settled:
+            out.append((i, settled[i.id]))
+            continue
+        try:
+            out.append((i, _outcome(env, i, n, cmds, result, found.get(i.id), current)))
+        except Exception as exc:  # one record's surprise must not stop the exchange: hold it, go on
+            out.append((i, unexpected(i, exc)))
+    return out
 
 
-def _lookup(env: SyncEnv, intents: list[WriteIntent]) -> tuple[dict[int, tuple[dict, dict | None]], set[int]]:
+def _safe_commands(
+    env: SyncEnv, intent: WriteIntent, n: int, found: tuple[dict, dict | None] | None, current: Current
+) -> tuple[dict, Outcome | None]:
+    """The intent's commands, or none and the outcome that holds it when building them failed."""
+    try:
+        return _commands(env, intent, n, found, current), None
+    except Exception as exc:
+        return {}, unexpected(intent, exc)
+
+
+def _lookup(
+    env: SyncEnv, intents: list[WriteIntent]
+) -> tuple[dict[int, tuple[dict, dict | None]], dict[int, Outcome]]:
     """Companies an interrupted attempt may already have created: ``intent id → (company, requisite)``;
-    and the intents whose counterparty was typed into the CRM meanwhile (a requisite with the same ИНН and
-    КПП on a company that is not ours): those are planned again, as a pair, instead of created twice."""
+    and the intents settled without a write: those whose counterparty was typed into the CRM meanwhile (a
+    requisite with the same ИНН and КПП on a company that is not ours) are planned again, as a pair,
+    instead of created twice; those whose lookup failed wait (without its answer a second company could
+    be created)."""
     found: dict[int, tuple[dict, dict | None]] = {}
-    twins: set[int] = set()
+    settled: dict[int, Outcome] = {}
     for start in range(0, len(intents), LOOKUPS_PER_BATCH):
         group = intents[start : start + LOOKUPS_PER_BATCH]
         result = env.crm.batch(_lookup_commands(env, group), write=False)
-        for key, error in result.errors.items():
-            if key[0] in "ck":  # without these answers a second company could be created
-                raise error
         for n, intent in enumerate(group):
+            if error := result.errors.get(f"c{n}") or result.errors.get(f"k{n}"):
+                settled[intent.id] = _failed(error)
+                continue
             companies = result.results.get(f"c{n}") or []
             if companies:
                 requisites = result.results.get(f"r{n}") or []
@@ -102,8 +125,8 @@ def _lookup(env: SyncEnv, intents: list[WriteIntent]) -> tuple[dict[int, tuple[d
                 continue
             kpp = _merged(intent).kpp or ""
             if any((r.get("RQ_KPP") or "") == kpp for r in result.results.get(f"k{n}") or []):
-                twins.add(intent.id)
-    return found, twins
+                settled[intent.id] = Outcome(replan=True)
+    return found, settled
 
 
 def _lookup_commands(env: SyncEnv, intents: list[WriteIntent]) -> dict[str, Any]:

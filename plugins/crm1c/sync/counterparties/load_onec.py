@@ -24,7 +24,7 @@ from crm1c.domain.counterparty import Counterparty
 from crm1c.domain.counterparty_codec import CodecError, to_onec
 from crm1c.domain.issues import Issue
 from crm1c.staging import SeenRecord, WriteIntent
-from crm1c.sync.counterparties.outcome import Outcome, settle_all
+from crm1c.sync.counterparties.outcome import Outcome, settle_all, unexpected
 from crm1c.sync.counterparties.records import ENTITY, ONEC_SET, onec_seen
 from crm1c.sync.runtime import Progress, SyncEnv
 
@@ -114,6 +114,8 @@ def _apply(
         return Outcome(issue=_rejected(exc))
     except (OutcomeUnknown, RetryableError) as exc:
         return Outcome(retry=str(exc))
+    except Exception as exc:  # one record's surprise must not stop the exchange: hold it, go on
+        return unexpected(intent, exc)
 
 
 def _written(env: SyncEnv, row: dict, adopted: bool = False) -> Outcome:
@@ -147,7 +149,7 @@ def _head_ref(env: SyncEnv, cp: Counterparty) -> str | None:
         for r in env.onec.list_all(
             ONEC_SET,
             select=["Ref_Key", "DeletionMark"],
-            filter=(F("ИНН") == cp.inn) & (not F("ОбособленноеПодразделение")),
+            filter=(F("ИНН") == cp.inn) & ~F("ОбособленноеПодразделение"),
         )
         if not r.get("DeletionMark")
     ]

@@ -27,6 +27,20 @@ class Outcome:
     replan: bool = False  # the target changed under us: plan this pair again after the next extract
 
 
+def unexpected(intent: WriteIntent, exc: Exception) -> Outcome:
+    """An error nobody foresaw while writing one record: hold that record (with the error), go on."""
+    log.exception("intent %s (%s %s): unexpected error", intent.id, intent.op, intent.target_system)
+    what = f"{type(exc).__name__}: {exc}"
+    return Outcome(
+        issue=Issue(
+            "*",
+            "unexpected_error",
+            f"Непредвиденная ошибка при записи ({what}); запись ждёт разбора, обмен продолжается",
+            f"Unexpected error while writing ({what}); the record waits for a look, the exchange goes on",
+        )
+    )
+
+
 def _nothing() -> None:
     return None
 

@@ -49,6 +49,7 @@ def _plan_one(env: SyncEnv, look: BatchLookups, record: SeenRecord, ownership: A
         _handled(env, look, record)
         return
     link = look.xref(system, record.external_id)
+    partner_id: str | None
     if link is not None:
         partner_id = link.onec_id if system == "crm" else link.crm_id
         base = Counterparty(**link.base) if link.base else None
@@ -57,7 +58,7 @@ def _plan_one(env: SyncEnv, look: BatchLookups, record: SeenRecord, ownership: A
         if found is False:
             _handled(env, look, record)
             return
-        partner_id, base = found, None
+        partner_id, base = (found if isinstance(found, str) else None), None
     partner_rec = look.seen(other, partner_id) if partner_id else None
     partner = _valid(env, look, partner_rec, quarantine=False) if partner_rec else None
     if partner_rec is not None and partner is None and not partner_rec.deleted:
