@@ -7,11 +7,14 @@ All money is Decimal; dates are ``datetime.date``; keys are stable strings used 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
 Kind = Literal["legal", "ip", "person", "branch"]
+VatKind = Literal["Общая", "Пониженная", "Нулевая", "БезНДС"]
+DocumentKind = Literal["invoice", "sale"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class Product:
     article: str
     okei: str  # ОКЕИ unit code: 796 шт, 166 кг, 356 ч, ...
     is_service: bool
-    vat_kind: Literal["Общая", "Пониженная", "Нулевая", "БезНДС"]
+    vat_kind: VatKind
     price: Decimal
     in_crm: bool = True
 
@@ -94,7 +97,7 @@ class SalesDocument:
     """A document already in 1C: an invoice (СчетНаОплатуПокупателю) or a sale (РеализацияТоваровУслуг)."""
 
     key: str
-    kind: Literal["invoice", "sale"]
+    kind: DocumentKind
     number: str
     date: dt.date
     company_key: str
@@ -150,7 +153,8 @@ def build(profile: str, size: int = 1000) -> Dataset:
     """The dataset of a seed profile: ``empty``, ``demo`` or ``scale`` (``size`` records per entity)."""
     from contour import profiles
 
-    builders = {"empty": profiles.empty, "demo": profiles.demo, "scale": profiles.scale}
+    builders: dict[str, Callable[..., Dataset]] = {"empty": profiles.empty, "demo": profiles.demo}
+    builders["scale"] = profiles.scale
     if profile not in builders:
         raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(builders)}")
     return builders[profile](size) if profile == "scale" else builders[profile]()

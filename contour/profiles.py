@@ -23,7 +23,7 @@ import re
 from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 from operator import mul
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from contour.dataset import (
     Allocation,
@@ -32,10 +32,12 @@ from contour.dataset import (
     Dataset,
     Deal,
     DealRow,
+    DocumentKind,
     Organisation,
     Payment,
     Product,
     SalesDocument,
+    VatKind,
 )
 
 __all__ = [
@@ -107,7 +109,9 @@ def is_valid_inn(inn: str | None) -> bool:
 
 def is_valid_kpp(kpp: str | None) -> bool:
     """True for a КПП of 9 characters: 4 digits (tax office), 2 digits or capitals (reason), 3 digits."""
-    return bool(kpp) and _KPP_RE.fullmatch(kpp) is not None
+    if not kpp:
+        return False
+    return _KPP_RE.fullmatch(kpp) is not None
 
 
 def ogrn(stem: str) -> str:
@@ -238,7 +242,7 @@ _STANDARD_KPP = "standard"  # sentinel: derive the КПП from the ИНН's tax 
 
 
 def _legal(
-    key: str, form: str, title: str, inn: str, kpp: str | None = _STANDARD_KPP, **extra: object
+    key: str, form: str, title: str, inn: str, kpp: str | None = _STANDARD_KPP, **extra: Any
 ) -> Company:
     kpp = inn[:4] + "01001" if kpp == _STANDARD_KPP else kpp
     return Company(
@@ -252,10 +256,10 @@ def _legal(
         in_onec=bool(extra.pop("in_onec", True)),
         okpo=okpo(inn[1:8]),
         **extra,
-    )  # type: ignore[arg-type]
+    )
 
 
-def _ip(key: str, fio: str, inn: str, **extra: object) -> Company:
+def _ip(key: str, fio: str, inn: str, **extra: Any) -> Company:
     return Company(
         key=key,
         name=f"ИП {fio}",
@@ -266,10 +270,10 @@ def _ip(key: str, fio: str, inn: str, **extra: object) -> Company:
         in_crm=bool(extra.pop("in_crm", True)),
         in_onec=bool(extra.pop("in_onec", True)),
         **extra,
-    )  # type: ignore[arg-type]
+    )
 
 
-def _branch(key: str, head: Company, city: str, kpp: str, **extra: object) -> Company:
+def _branch(key: str, head: Company, city: str, kpp: str, **extra: Any) -> Company:
     """An обособленное подразделение: the head's ИНН and its own КПП (reason code 43)."""
     return Company(
         key=key,
@@ -282,7 +286,7 @@ def _branch(key: str, head: Company, city: str, kpp: str, **extra: object) -> Co
         in_crm=bool(extra.pop("in_crm", True)),
         in_onec=bool(extra.pop("in_onec", True)),
         **extra,
-    )  # type: ignore[arg-type]
+    )
 
 
 INJECTION_NAME = "ООО \"Кавычки\" ' or 1 eq 1 or '"
@@ -508,11 +512,11 @@ def _demo_products() -> list[Product]:
         article: str,
         okei: str,
         price: str,
-        vat_kind: str = "Общая",
+        vat_kind: VatKind = "Общая",
         service: bool = False,
         in_crm: bool = True,
     ) -> Product:
-        return Product(key, name, article, okei, service, vat_kind, Decimal(price), in_crm)  # type: ignore[arg-type]
+        return Product(key, name, article, okei, service, vat_kind, Decimal(price), in_crm)
 
     return [
         p("p-laptop", 'Ноутбук ВП-Про 15,6"', "VP-NB156", "796", "89990.00"),
@@ -759,7 +763,7 @@ def _numbered(specs: list[tuple[str, str, dt.date]]) -> dict[str, str]:
 def _demo_documents(deals: dict[str, Deal], products: dict[str, Product]) -> list[SalesDocument]:
     d = dt.date
     # (key, kind, date, deal key or company key, posted)
-    specs = [
+    specs: list[tuple[str, DocumentKind, dt.date, str, bool]] = [
         ("inv-06", "invoice", d(2026, 10, 6), "deal-06", True),
         ("inv-07", "invoice", d(2026, 11, 3), "deal-07", False),
         ("inv-09", "invoice", d(2026, 9, 15), "deal-09", True),
@@ -795,7 +799,7 @@ def _demo_documents(deals: dict[str, Deal], products: dict[str, Product]) -> lis
                 key=key,
                 kind=kind,
                 number=numbers[key],
-                date=on,  # type: ignore[arg-type]
+                date=on,
                 company_key=deal.company_key if deal else ref,
                 rows=deal.rows if deal else ladoga_rows,
                 posted=posted,
@@ -1044,7 +1048,9 @@ def _scale_products(n: int) -> list[Product]:
     products: list[Product] = []
     for i in range(n):
         name, okei, service = _GOODS[i % 12]
-        vat_kind = "Пониженная" if name == "Крупа гречневая" else "БезНДС" if i % 50 == 13 else "Общая"
+        vat_kind: VatKind = (
+            "Пониженная" if name == "Крупа гречневая" else "БезНДС" if i % 50 == 13 else "Общая"
+        )
         cents = 5_000 + i * 7919 % 2_000_000
         products.append(
             Product(
@@ -1057,7 +1063,7 @@ def _scale_products(n: int) -> list[Product]:
                 Decimal(cents).scaleb(-2),
                 i % 20 != 19,
             )
-        )  # type: ignore[arg-type]
+        )
     return products
 
 

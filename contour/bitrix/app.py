@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from contour.bitrix import (  # noqa: F401 - importing the method modules registers their handlers
     batch,
@@ -33,7 +33,7 @@ DEFAULT_EVENTS = "ONCRMCOMPANYADD,ONCRMCOMPANYUPDATE,ONCRMDEALUPDATE,ONCRMDYNAMI
 
 class BitrixApp(App):
     name = "bitrix"
-    knob_defaults: dict[str, Any] = {  # noqa: RUF012 - class-level defaults, as in contour.web.App
+    knob_defaults: ClassVar[dict[str, Any]] = {
         "webhook_user": "1",  # incoming webhook: /rest/<webhook_user>/<webhook_token>/<method>
         "webhook_token": "contour0webhook0token",
         "rate_plan": "standard",  # leaky bucket: standard (2/s, burst 50), enterprise (5/s, 250) or off

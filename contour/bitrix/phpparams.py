@@ -80,9 +80,11 @@ def _multipart_pairs(body: bytes, content_type: str) -> list[tuple[str, Any]]:
     pairs: list[tuple[str, Any]] = []
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        if not name:
+        if not name or not isinstance(name, str):  # the HTTP policy decodes RFC 2231 names: never a tuple
             continue
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):  # None for a nested multipart part
+            payload = b""
         if part.get_filename():
             pairs.append((name, {"fileName": part.get_filename(), "size": len(payload)}))
         else:

@@ -254,7 +254,7 @@ def classic_select(schema: Schema, select: Any) -> tuple[list[Field], set[str] |
         elif name.upper() == "UF_*":
             ufs = True
         elif name.upper().startswith("UF_"):
-            if ufs is not True:
+            if isinstance(ufs, set):  # not after UF_*, which takes them all
                 ufs.add(name.upper())
         else:
             f = schema.get(name)

@@ -618,7 +618,9 @@ class PyCompiler:
 
         return run
 
-    def path(self, segments: tuple[str, ...], env: dict[str, EntitySet]) -> tuple[Callable, Prop]:
+    def path(
+        self, segments: tuple[str, ...], env: dict[str, EntitySet]
+    ) -> tuple[Callable[[dict, dict], Any], Prop]:
         var = segments[0] if segments[0] in env else None
         es = env[var] if var else self.es
         rest = segments[1:] if var else segments
@@ -630,7 +632,9 @@ class PyCompiler:
 
         return self._walk(es, rest, source)
 
-    def _walk(self, es: EntitySet, segments: tuple[str, ...], source: Callable) -> tuple[Callable, Prop]:
+    def _walk(
+        self, es: EntitySet, segments: tuple[str, ...], source: Callable[[dict, dict], dict | None]
+    ) -> tuple[Callable[[dict, dict], Any], Prop]:
         if len(segments) == 1:
             prop = _find_prop(es, segments[0])
             name = prop.name
@@ -692,10 +696,12 @@ def order_python(
     compiler = PyCompiler(es, resolver)
     for segments, desc in reversed(keys):
         getter = compiler.path(segments, {})[0]
-        rows.sort(
-            key=lambda r, g=getter: (g(r, {}) is not None, g(r, {}) if g(r, {}) is not None else 0),
-            reverse=desc,
-        )
+
+        def sort_key(r: dict, g: Callable[[dict, dict], Any] = getter) -> tuple[bool, Any]:
+            value = g(r, {})
+            return (value is not None, value if value is not None else 0)
+
+        rows.sort(key=sort_key, reverse=desc)
     return rows
 
 

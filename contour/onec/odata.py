@@ -300,7 +300,8 @@ class Serializer:
     def entity(self, data: dict[str, Any]) -> dict[str, Any]:
         if not hasattr(self, "props"):
             self._plan()
-        es, out = self.es, {}
+        es = self.es
+        out: dict[str, Any] = {}
         get = data.get
         for p in self.props:
             if p.kind == "coll":
@@ -315,15 +316,15 @@ class Serializer:
         for prop in self.presented:
             out[f"{prop.nav or prop.name}____Presentation"] = self.present(prop, data)
         for name in self.expand:
-            prop = self._nav_prop(name)
-            if prop is None or not prop.target:
+            nav = self._nav_prop(name)
+            if nav is None or not nav.target:
                 continue
-            target = self.resolver(prop.target, str(get(prop.name, "")))
+            target = self.resolver(nav.target, str(get(nav.name, "")))
             if target is None:
                 out[name] = None
                 continue
             nested = Serializer(
-                SETS[prop.target],
+                SETS[nav.target],
                 self.resolver,
                 [(f,) for f in self.sub[name]] if name in self.sub else None,
                 nav_links=False,

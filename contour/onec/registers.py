@@ -118,8 +118,8 @@ class Registers:
         if es.kind == "RecordType":
             if not recorder or "LineNumber" not in key:
                 raise ODataFail(400, "7", "Recorder, Recorder_Type, LineNumber")
-            rows = self._records("recorder = ? AND line_number = ?", (recorder, int(key["LineNumber"])))
-            return rows[0][0] if rows else None
+            records = self._records("recorder = ? AND line_number = ?", (recorder, int(key["LineNumber"])))
+            return records[0][0] if records else None
         if es.kind == "Tabular":
             if "Ref_Key" not in key or "LineNumber" not in key:
                 raise ODataFail(400, "7", "Ref_Key, LineNumber")

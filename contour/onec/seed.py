@@ -228,14 +228,14 @@ class _Builder:
                 "InformationRegister_КурсыВалют", row, register_ref("InformationRegister_КурсыВалют", row)
             )
         date = self.data.prohibition_date
-        row = PROHIBITION_KEY | {
+        prohibition = PROHIBITION_KEY | {
             "ДатаЗапрета": f"{date.isoformat()}T00:00:00" if date else EMPTY_DATE,
             "ОписаниеДатыЗапрета": "Произвольная дата" if date else "",
         }
         self.add(
             "InformationRegister_ДатыЗапретаИзменения",
-            row,
-            register_ref("InformationRegister_ДатыЗапретаИзменения", row),
+            prohibition,
+            register_ref("InformationRegister_ДатыЗапретаИзменения", prohibition),
         )
 
     def company(self, code: int, c: Company) -> None:

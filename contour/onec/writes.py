@@ -314,7 +314,7 @@ class Writer:
         rec_es = SETS["AccountingRegister_Хозрасчетный_RecordType"]
         raw = body.get("RecordSet") if isinstance(body, dict) else None
         rows = coerce_rows(rec_es, raw if raw is not None else [], require_line=False)
-        out = []
+        out: list[tuple[dict, dict]] = []
         for i, row in enumerate(rows, start=1):
             row.update(
                 {
