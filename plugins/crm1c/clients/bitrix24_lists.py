@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 from crm1c.clients.bitrix24_batch import MAX_COMMANDS, BatchResult
 from crm1c.clients.bitrix24_errors import SYSTEM
@@ -21,11 +21,23 @@ from crm1c.clients.errors import ExternalSystemError, RetryableError
 from crm1c.clients.phpquery import BatchRef
 from crm1c.clients.phpquery import command as encode_command
 
-if TYPE_CHECKING:
-    from crm1c.clients.bitrix24 import Bitrix24Client
-
 PAGE = 50
 PageCallback = Callable[[list[dict], Any], None]
+T = TypeVar("T")
+
+
+class ListingClient(Protocol):
+    """What a listing calls on a client (:class:`crm1c.clients.bitrix24.Bitrix24Client` is one)."""
+
+    def call(
+        self, method: str, params: Mapping[str, Any] | None = None, *, write: bool | None = None
+    ) -> dict:
+        """One method call; the whole envelope (``result``, ``total``, ``next``)."""
+        ...
+
+    def batch_read(self, commands: Mapping[str, str], parse: Callable[[BatchResult], T]) -> T:
+        """One read-only ``batch`` request whose answers ``parse`` checks, retried as one attempt."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -88,7 +100,7 @@ def _check_order(spec: ListSpec, rows: list[dict], after: Any) -> Any:
     return last
 
 
-def iter_pages(client: Bitrix24Client, spec: ListSpec, callback: PageCallback | None) -> Iterator[list[dict]]:
+def iter_pages(client: ListingClient, spec: ListSpec, callback: PageCallback | None) -> Iterator[list[dict]]:
     """One request per page of ≤50 rows."""
     after = spec.start_after()
     while True:
@@ -188,7 +200,7 @@ def _collect(
 
 
 def iter_batched(
-    client: Bitrix24Client, spec: ListSpec, width: int, callback: PageCallback | None
+    client: ListingClient, spec: ListSpec, width: int, callback: PageCallback | None
 ) -> Iterator[list[dict]]:
     """Up to ``width`` chained list calls per ``batch`` request; yields the rows of each request."""
     if not 1 <= width <= MAX_COMMANDS:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from collections.abc import Set
+from typing import Any, Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -10,9 +11,6 @@ from crm1c import hashing
 from crm1c.domain.issues import Issue, preview
 from crm1c.domain.requisites import validate_inn, validate_kpp
 from crm1c.domain.text import control_chars, normalize_line, normalize_multiline, utf16_len
-
-if TYPE_CHECKING:
-    from crm1c.mapping.schema import CounterpartyMapping
 
 Kind = Literal["legal", "ip", "person", "branch"]
 Side = Literal["crm", "onec"]
@@ -121,7 +119,23 @@ def content_hash(cp: Counterparty) -> str:
     return hashing.content_hash(synced_values(cp))
 
 
-def validate(cp: Counterparty, mapping: CounterpartyMapping) -> list[Issue]:
+class FieldLimits(Protocol):
+    """What :func:`validate` reads of one field's map: the kinds that need it, its length limit."""
+
+    @property
+    def required(self) -> Set[str]: ...
+
+    @property
+    def max_length(self) -> int | None: ...
+
+
+class FieldLimitsLookup(Protocol):
+    """A mapping as :func:`validate` reads it (see :class:`crm1c.domain.rules.CounterpartyRules`)."""
+
+    def field_map(self, name: str) -> FieldLimits | None: ...
+
+
+def validate(cp: Counterparty, mapping: FieldLimitsLookup) -> list[Issue]:
     """Everything wrong with ``cp`` before it may be written; a tombstone needs no checks.
 
     Legal-form rules (ИНН/КПП by kind, a branch's head) come first; then, for fields not already
@@ -136,7 +150,7 @@ def validate(cp: Counterparty, mapping: CounterpartyMapping) -> list[Issue]:
     return issues
 
 
-def _field_issues(cp: Counterparty, name: str, mapping: CounterpartyMapping) -> list[Issue]:
+def _field_issues(cp: Counterparty, name: str, mapping: FieldLimitsLookup) -> list[Issue]:
     value: str | None = getattr(cp, name)
     spec = mapping.field_map(name)
     ru, en = FIELD_TITLES[name]

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
+from crm1c.domain import systems as s
 from crm1c.domain.counterparty import Counterparty, Kind
 from crm1c.domain.issues import Issue, preview
+from crm1c.domain.rules import CounterpartyRules
 from crm1c.domain.text import normalize_line
-from crm1c.mapping import systems as s
-
-if TYPE_CHECKING:
-    from crm1c.mapping.schema import CounterpartyMapping
 
 #: Given a head's 1C ``Ref_Key``, the head as a Counterparty (or None when it is not known).
 HeadLookup = Callable[[str], Counterparty | None]
@@ -37,7 +35,7 @@ class CodecError(ValueError):
 
 
 def from_bitrix(
-    company: dict[str, Any], requisite: dict[str, Any] | None, mapping: CounterpartyMapping
+    company: dict[str, Any], requisite: dict[str, Any] | None, mapping: CounterpartyRules
 ) -> Counterparty:
     """A company (``crm.company.get``) and its requisite (``crm.requisite.list``, or None) → Counterparty."""
     who = (f"Компания Битрикс24 {company.get('ID')}", f"Bitrix24 company {company.get('ID')}")
@@ -73,7 +71,7 @@ def from_bitrix(
 
 def to_bitrix(
     cp: Counterparty,
-    mapping: CounterpartyMapping,
+    mapping: CounterpartyRules,
     *,
     only: Iterable[str] | None = None,
     current_company: dict[str, Any] | None = None,
@@ -114,9 +112,7 @@ def to_bitrix(
     return company, requisite
 
 
-def _company_type(
-    cp: Counterparty, mapping: CounterpartyMapping, current: dict[str, Any] | None
-) -> str | None:
+def _company_type(cp: Counterparty, mapping: CounterpartyRules, current: dict[str, Any] | None) -> str | None:
     """The COMPANY_TYPE the kind needs: its own, or the default again when leaving a typed form (BRANCH)."""
     own = mapping.legal_forms.of(cp.kind).crm.company_type
     if own or current is None:
@@ -126,7 +122,7 @@ def _company_type(
     return str(default) if current.get("COMPANY_TYPE") in typed and default is not None else None
 
 
-def bitrix_select(mapping: CounterpartyMapping) -> tuple[list[str], list[str]]:
+def bitrix_select(mapping: CounterpartyRules) -> tuple[list[str], list[str]]:
     """``select`` lists (company, requisite) that bring every field :func:`from_bitrix` reads."""
     paths = {
         p
@@ -172,7 +168,7 @@ def _multifield_write(value: str | None, current: Any) -> list[dict[str, Any]]:
 
 
 def from_onec(
-    row: dict[str, Any], mapping: CounterpartyMapping, head_lookup: HeadLookup | None = None
+    row: dict[str, Any], mapping: CounterpartyRules, head_lookup: HeadLookup | None = None
 ) -> Counterparty:
     """A ``Catalog_Контрагенты`` row (OData JSON) → Counterparty.
 
@@ -213,7 +209,7 @@ def from_onec(
 
 def to_onec(
     cp: Counterparty,
-    mapping: CounterpartyMapping,
+    mapping: CounterpartyRules,
     head_ref_key: str | None = None,
     *,
     only: Iterable[str] | None = None,
@@ -252,7 +248,7 @@ def to_onec(
     return row
 
 
-def onec_select(mapping: CounterpartyMapping) -> list[str]:
+def onec_select(mapping: CounterpartyRules) -> list[str]:
     """``$select`` list that brings every attribute :func:`from_onec` reads."""
     standard = {s.ONEC_REF_KEY, "DataVersion", "Code", s.ONEC_DELETION_MARK, s.ONEC_IS_FOLDER, s.ONEC_HEAD}
     legal = {s.ONEC_LEGAL_OR_PERSON, s.ONEC_SOLE_PROPRIETOR, s.ONEC_BRANCH, mapping.links.onec.attribute}

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from crm1c.domain.counterparty import KINDS
-from crm1c.mapping.systems import (
+from crm1c.domain.systems import (
     COMPANY_FIELDS,
     ONEC_MANAGED,
     ONEC_OTHER_ATTRIBUTES,

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from crm1c.domain.counterparty import Kind, Side
 from crm1c.domain.merge import LINK_HOMES, Ownership
-from crm1c.mapping.systems import COMPANY_FIELDS, CRM_MANAGED, REQUISITE_FIELDS
+from crm1c.domain.rules import MappedField
+from crm1c.domain.systems import COMPANY_FIELDS, CRM_MANAGED, REQUISITE_FIELDS
 
-MappedField = Literal["name", "full_name", "inn", "kpp", "okpo", "phone", "email", "comment"]
+if TYPE_CHECKING:
+    from crm1c.domain.rules import CounterpartyRules
+
+__all__ = ["CounterpartyMapping", "FieldMap", "MappedField", "OwnedField"]
+
 OwnedField = Literal[
     "kind", "deleted", "name", "full_name", "inn", "kpp", "okpo", "phone", "email", "comment"
 ]
@@ -176,3 +181,10 @@ class CounterpartyMapping(_Strict):
         return Ownership(
             owners=owners, homes={**LINK_HOMES, **{n: homes[n] for n in homes if n not in two_way}}
         )
+
+
+if TYPE_CHECKING:
+
+    def _fits_the_domain(mapping: CounterpartyMapping) -> CounterpartyRules:
+        """mypy checks here that the model is what the domain's codecs and validation read."""
+        return mapping
