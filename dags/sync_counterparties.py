@@ -20,16 +20,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk import Asset, Param, dag
 
-COUNTERPARTIES = Asset("crm1c://counterparties")
-ENTITY = "counterparty"
+from crm1c.operators import (
+    Bitrix24ExtractOperator,
+    Bitrix24LoadOperator,
+    OneCExtractOperator,
+    OneCLoadOperator,
+    SyncPlanOperator,
+    SyncPublishOperator,
+)
+from crm1c.sync.entities import entity
 
-
-def _step(step: str, **context) -> dict:
-    from crm1c.tasks.sync_step import run_step  # imported at run time: keeps DAG parsing fast
-
-    return run_step(ENTITY, step, run_id=context["run_id"], params=dict(context["params"]))
+COUNTERPARTIES = entity("counterparties")
 
 
 @dag(
@@ -46,6 +49,8 @@ def _step(step: str, **context) -> dict:
         "retry_delay": timedelta(seconds=30),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=10),
+        "entity": COUNTERPARTIES.name,
+        "dry_run": "{{ params.dry_run }}",
     },
     params={
         "mode": Param("incremental", enum=["incremental", "full"], description="full also detects deletions"),
@@ -54,33 +59,15 @@ def _step(step: str, **context) -> dict:
     },
 )
 def sync_counterparties():
-    @task
-    def extract_crm(**context) -> dict:
-        return _step("extract_crm", **context)
+    mode, pool = "{{ params.mode }}", "{{ params.onec_pool }}"
+    extract_crm = Bitrix24ExtractOperator(task_id="extract_crm", mode=mode)
+    extract_onec = OneCExtractOperator(task_id="extract_onec", mode=mode, onec_pool=pool)
+    plan = SyncPlanOperator(task_id="plan")
+    load_onec = OneCLoadOperator(task_id="load_onec", onec_pool=pool)
+    load_crm = Bitrix24LoadOperator(task_id="load_crm")
+    publish = SyncPublishOperator(task_id="publish", outlets=[Asset(COUNTERPARTIES.asset_uri)])
 
-    @task
-    def extract_onec(**context) -> dict:
-        return _step("extract_onec", **context)
-
-    @task
-    def plan(**context) -> dict:
-        return _step("plan", **context)
-
-    @task
-    def load_onec(**context) -> dict:
-        return _step("load_onec", **context)
-
-    @task
-    def load_crm(**context) -> dict:
-        return _step("load_crm", **context)
-
-    @task(outlets=[COUNTERPARTIES])
-    def publish(**context) -> dict:
-        totals = _step("publish", **context)
-        context["outlet_events"][COUNTERPARTIES].extra = totals
-        return totals
-
-    [extract_crm(), extract_onec()] >> plan() >> load_onec() >> load_crm() >> publish()
+    [extract_crm, extract_onec] >> plan >> load_onec >> load_crm >> publish
 
 
 sync_counterparties()

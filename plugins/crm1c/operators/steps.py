@@ -1,0 +1,94 @@
+"""The steps of an entity's sync, whatever the system: extract, plan, load, publish.
+
+:class:`ExtractStep` and :class:`LoadStep` need a system (Bitrix24 or 1C: see the ``bitrix24`` and
+``onec`` modules); :class:`SyncPlanOperator` and :class:`SyncPublishOperator` talk only to staging.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import Asset
+
+from crm1c.operators._params import as_mode, early
+from crm1c.operators.base import SyncStepOperator
+from crm1c.sync.entities import entity
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from crm1c.hooks.staging import StagingHook
+    from crm1c.sync.entities import EntityRef
+    from crm1c.sync.runtime import SyncEnv
+
+
+class ExtractStep(SyncStepOperator):
+    """Reads what changed in :attr:`system` into staging.
+
+    :param mode: ``incremental`` (changes since the last run) or ``full`` (everything; also detects
+        deletions); templated: ``"{{ params.mode }}"``.
+    """
+
+    template_fields: Sequence[str] = (*SyncStepOperator.template_fields, "mode")
+
+    def __init__(self, *, mode: str = "incremental", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.mode = early(mode, as_mode)
+
+    def checked_params(self) -> dict[str, Any]:
+        return {**super().checked_params(), "mode": as_mode(self.mode)}
+
+    def run_step(self, ref: EntityRef, env: SyncEnv, params: dict[str, Any]) -> dict[str, Any]:
+        from crm1c.sync import pipeline
+
+        return pipeline.extract(ref, env, str(self.system), params["mode"])
+
+
+class LoadStep(SyncStepOperator):
+    """Makes the queued writes into :attr:`system`, each exactly once."""
+
+    def run_step(self, ref: EntityRef, env: SyncEnv, params: dict[str, Any]) -> dict[str, Any]:
+        from crm1c.sync import pipeline
+
+        return pipeline.load(ref, env, str(self.system))
+
+
+class SyncPlanOperator(SyncStepOperator):
+    """Validates, matches and merges what was extracted; queues the writes (quarantine for the rest)."""
+
+    @property
+    def hook(self) -> StagingHook:
+        return self.staging_hook
+
+    def run_step(self, ref: EntityRef, env: SyncEnv, params: dict[str, Any]) -> dict[str, Any]:
+        from crm1c.sync import pipeline
+
+        return pipeline.plan(ref, env)
+
+
+class SyncPublishOperator(SyncStepOperator):
+    """Advances the watermarks, verifies the audit chain, returns the run's totals and puts them in the
+    extra of the entity's asset event (give it ``outlets=[Asset(entity(...).asset_uri)]``)."""
+
+    record_stats: ClassVar[bool] = False
+    ui_color = "#dcf5e3"
+
+    @property
+    def hook(self) -> StagingHook:
+        return self.staging_hook
+
+    def run_step(self, ref: EntityRef, env: SyncEnv, params: dict[str, Any]) -> dict[str, Any]:
+        from crm1c.sync import pipeline
+
+        return pipeline.publish(ref, env)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        totals = super().execute(context)
+        uri = Asset(entity(self.entity).asset_uri).uri  # as Airflow normalises it
+        assets = [o for o in self.outlets if isinstance(o, Asset) and o.uri == uri]
+        if not assets:
+            self.log.warning("no outlet %s on task %s: the totals go to XCom only", uri, self.task_id)
+        for asset in assets:
+            context["outlet_events"][asset].extra = totals
+        return totals

@@ -1,1 +1,0 @@
-"""Glue between Airflow tasks and the sync engine: connections → clients, params → a run, errors → retries."""
