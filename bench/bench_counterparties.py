@@ -1383,12 +1383,12 @@ def report(results: list[dict], pools: list[int]) -> str:
         parts.append("Staging time by repository method (top 4 per step of A; seconds, summed over threads):")
         for p in _phs(r, "A"):
             top = ", ".join(f"{k} {v:.1f}" for k, v in list((p.get("staging_top") or {}).items())[:4])
-            rate = ""
+            throughput = ""
             if p.get("planned"):
-                rate = f"; {p['planned'] / p['seconds']:.0f} records/s through plan"
+                throughput = f"; {p['planned'] / p['seconds']:.0f} records/s through plan"
             elif p.get("settled"):
-                rate = f"; {p['settled'] / p['seconds']:.0f} intents/s settled"
-            parts.append(f"  {p['name']:<22} {top or '-'}{rate}")
+                throughput = f"; {p['settled'] / p['seconds']:.0f} intents/s settled"
+            parts.append(f"  {p['name']:<22} {top or '-'}{throughput}")
         # -- Bitrix reads
         a_ex, b_ex = _ph(r, "A.extract_crm"), _ph(r, "B.extract_crm")
         parts.append(
