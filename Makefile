@@ -26,8 +26,9 @@ lock: $(BIN)/python  ## re-freeze constraints.txt from the installed environment
 test: venv  ## run all tests
 	$(BIN)/pytest
 
-lint: venv  ## ruff
+lint: venv  ## ruff, then mypy (the files it checks are set in pyproject.toml)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 contour-up: venv  ## start the Bitrix24 and 1C emulators in the background (state in .contour/)
 	$(BIN)/python -m contour up
