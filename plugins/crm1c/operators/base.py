@@ -41,7 +41,8 @@ class SyncStepOperator(BaseOperator):
     :param entity: the entity, as in DAG ids (``"counterparties"``); an unknown name fails at parse time.
     :param staging_conn_id: the staging database connection (templated).
     :param dry_run: plan and report, write nothing (templated: ``"{{ params.dry_run }}"``).
-    :param on_failure_callback: default: the crm1c failure notifiers (e-mail and Slack).
+    :param on_failure_callback: when neither the task nor the DAG's ``default_args`` give one: the crm1c
+        failure notifiers (:func:`crm1c.notify.failure_notifiers`: e-mail and Slack to on-call).
     """
 
     template_fields: Sequence[str] = ("staging_conn_id", "dry_run")
@@ -63,6 +64,12 @@ class SyncStepOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         _ = entity_ref(entity)  # an unknown entity fails when the DAG is parsed
+        if "on_failure_callback" not in kwargs and "on_failure_callback" not in (
+            kwargs.get("default_args") or {}
+        ):
+            from crm1c.notify import failure_notifiers
+
+            kwargs["on_failure_callback"] = failure_notifiers(entity)
         super().__init__(**kwargs)
         self.entity = entity
         self.staging_conn_id = staging_conn_id
