@@ -6,7 +6,8 @@ import time
 
 import sqlalchemy as sa
 
-from crm1c.clients.ratelimit import BucketSpec, SqlBucket
+from crm1c.clients.ratelimit import BucketSpec
+from crm1c.staging.ratelimit import SqlBucket
 
 
 def hammer(url: str, key: str, drain: float, burst: int, n: int, start_at: float) -> list[float]:

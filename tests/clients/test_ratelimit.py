@@ -13,10 +13,12 @@ from crm1c.clients.ratelimit import (
     LocalBucket,
     NoLimit,
     drained,
-    make_limiter,
+    plan_spec,
     reserve,
     saturate,
+    shared_local_bucket,
 )
+from crm1c.staging.ratelimit import SqlBucket, make_limiter
 
 
 def server_max_level(times: list[float], drain: float) -> float:
@@ -101,5 +103,33 @@ def test_penalize_makes_the_next_request_wait():
 def test_make_limiter():
     assert isinstance(make_limiter("off"), NoLimit) and isinstance(make_limiter(None), NoLimit)
     assert isinstance(make_limiter("enterprise"), LocalBucket)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="plan must be one of"):
         make_limiter("gold")
+
+
+def test_make_limiter_shares_a_local_bucket_per_key_and_plan():
+    private = make_limiter("standard")
+    assert private is not make_limiter("standard"), "no key: a bucket of its own"
+    shared = make_limiter("standard", key="bitrix24:portal.test")
+    assert shared is make_limiter("standard", key="bitrix24:portal.test")
+    assert shared is shared_local_bucket("bitrix24:portal.test:standard", PLANS["standard"])
+    assert make_limiter("enterprise", key="bitrix24:portal.test") is not shared
+
+
+def test_make_limiter_with_an_engine_is_sql_backed(tmp_path):
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'rl.db'}")
+    limiter = make_limiter("enterprise", engine=engine, key="bitrix24:portal.test")
+    assert isinstance(limiter, SqlBucket)
+    assert (limiter.key, limiter.spec) == ("bitrix24:portal.test", PLANS["enterprise"])
+    assert limiter.engine is engine
+    assert make_limiter("standard", engine=engine).key == "bitrix24"
+    assert isinstance(make_limiter("off", engine=engine), NoLimit)
+
+
+def test_plan_spec():
+    assert plan_spec("standard") == BucketSpec(2.0, 50)
+    assert plan_spec("off") is None and plan_spec(None) is None
+    with pytest.raises(ValueError, match="'gold'"):
+        plan_spec("gold")

@@ -8,7 +8,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from crm1c.clients.ratelimit import BucketSpec, SqlBucket, metadata, rate_limit_bucket
+from crm1c.clients.ratelimit import BucketSpec
+from crm1c.staging.ratelimit import SqlBucket, metadata, rate_limit_bucket
 from tests.clients._bucket_worker import hammer
 from tests.clients.test_ratelimit import server_max_level
 

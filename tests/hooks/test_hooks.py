@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from crm1c.clients.bitrix24 import Bitrix24Client
 from crm1c.clients.onec import OneCClient
-from crm1c.clients.ratelimit import LocalBucket, NoLimit, SqlBucket, metadata
+from crm1c.clients.ratelimit import LocalBucket, NoLimit
+from crm1c.staging.ratelimit import SqlBucket, metadata
 
 TOKEN = "hookW3bh00kT0ken"
 

@@ -7,7 +7,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from crm1c.clients.ratelimit import SqlBucket, metadata
+from crm1c.staging.ratelimit import SqlBucket, metadata
 from tests.clients.contour_env import start
 
 
@@ -62,8 +62,8 @@ def test_test_connection_reports_bad_credentials(connections, monkeypatch, conto
 
     monkeypatch.setenv("AIRFLOW_CONN_ONEC_BAD", json.dumps({
         "conn_type": "http", "host": "127.0.0.1", "port": contour.onec_port, "login": "Интеграция",
-        "password": "wrong",
+        "password": "n0t-the-Passw0rd",
         "extra": {"base_path": "/accounting/odata/standard.odata/", "ca_bundle": str(contour.ca_file)},
     }))  # fmt: skip
     ok, message = OneCODataHook("onec_bad").test_connection()
-    assert not ok and "onec_bad" in message and "wrong" not in message
+    assert not ok and "onec_bad" in message and "n0t-the-Passw0rd" not in message

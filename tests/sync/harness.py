@@ -33,12 +33,12 @@ import sqlalchemy as sa
 
 from crm1c.clients.bitrix24 import Bitrix24Client
 from crm1c.clients.onec import OneCClient
-from crm1c.clients.ratelimit import make_limiter
 from crm1c.clients.retry import RetryPolicy
 from crm1c.domain.counterparty import Counterparty, identity_key, validate
 from crm1c.domain.counterparty_codec import CodecError, from_bitrix, from_onec
 from crm1c.mapping.loader import load_counterparty_mapping
 from crm1c.staging import Staging, make_engine, migrate
+from crm1c.staging.ratelimit import make_limiter
 from crm1c.staging.schema import audit_log, write_intent, xref
 from crm1c.sync import counterparties as flow
 from crm1c.sync.runtime import SyncEnv

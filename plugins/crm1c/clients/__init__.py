@@ -16,7 +16,7 @@ from crm1c.clients.errors import (
     ValidationRejected,
 )
 from crm1c.clients.onec import OneCClient
-from crm1c.clients.ratelimit import PLANS, BucketSpec, LocalBucket, NoLimit, SqlBucket, make_limiter
+from crm1c.clients.ratelimit import PLANS, BucketSpec, LocalBucket, NoLimit, RateLimiter
 from crm1c.clients.retry import RetryPolicy
 
 __all__ = [
@@ -34,9 +34,8 @@ __all__ = [
     "PeriodClosed",
     "PreconditionFailed",
     "RateLimited",
+    "RateLimiter",
     "RetryPolicy",
     "RetryableError",
-    "SqlBucket",
     "ValidationRejected",
-    "make_limiter",
 ]

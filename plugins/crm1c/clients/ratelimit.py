@@ -4,8 +4,10 @@ the portal answers 503 QUERY_LIMIT_EXCEEDED above X. Plans: standard Y=2, X=50; 
 :meth:`acquire` *reserves* a slot: it adds 1 to the level and sleeps until the level, drained, is back at
 the capacity (X minus a safety margin). One transaction per request, fair (FIFO by reservation), and
 conservative: reserved-but-unsent requests already count. Backends share one interface:
-:class:`LocalBucket` (threads of one process) and :class:`SqlBucket` (every process and host using one
-database, so all tasks hitting one portal share the budget, as the portal does).
+:class:`LocalBucket` (threads of one process, here) and ``SqlBucket`` (every process and host using one
+database, so all tasks hitting one portal share the budget, as the portal does), which lives with the
+staging database in :mod:`crm1c.staging.ratelimit`, as does ``make_limiter``, the one way to build a limiter.
+Pure Python: nothing here touches a database.
 """
 
 from __future__ import annotations
@@ -15,11 +17,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
-
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
 
 
 @dataclass(frozen=True)
@@ -37,6 +34,15 @@ class BucketSpec:
 
 
 PLANS: dict[str, BucketSpec] = {"standard": BucketSpec(2.0, 50), "enterprise": BucketSpec(5.0, 250)}
+
+
+def plan_spec(plan: str | None) -> BucketSpec | None:
+    """The bucket of a Bitrix24 plan ("standard" | "enterprise"); None for "off" or no plan."""
+    if not plan or plan == "off":
+        return None
+    if plan not in PLANS:
+        raise ValueError(f"unknown Bitrix24 plan {plan!r}; the plan must be one of {sorted(PLANS)} or 'off'")
+    return PLANS[plan]
 
 
 def drained(level: float, elapsed: float, drain: float) -> float:
@@ -112,116 +118,14 @@ class LocalBucket:
             return drained(self._level, self._clock() - self._updated, self.spec.drain)
 
 
-metadata = sa.MetaData()
-rate_limit_bucket = sa.Table(
-    "rate_limit_bucket",
-    metadata,
-    sa.Column("bucket_key", sa.Text, primary_key=True),
-    sa.Column("level", sa.Float, nullable=False),
-    sa.Column("updated_at", sa.Float, nullable=False),
-)
+_SHARED: dict[str, LocalBucket] = {}
+_SHARED_LOCK = threading.Lock()
 
 
-class SqlBucket:
-    """Bucket kept in table ``rate_limit_bucket``; one short locking transaction per request.
-
-    PostgreSQL: ``SELECT … FOR UPDATE`` on the row, time from the database clock (shared by all hosts).
-    SQLite: ``BEGIN IMMEDIATE`` (issued here unless the engine already did), time from this host.
-    """
-
-    def __init__(
-        self,
-        engine: Engine,
-        key: str,
-        spec: BucketSpec = PLANS["standard"],
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        lock_retries: int = 20,
-    ) -> None:
-        self.engine, self.key, self.spec = engine, key, spec
-        self._sleep = sleep
-        self._lock_retries = lock_retries
-
-    def acquire(self) -> float:
-        wait = self._update(lambda level, updated, now: reserve(level, updated, now, self.spec))
-        if wait > 0:
-            self._sleep(wait)
-        return wait
-
-    def penalize(self) -> None:
-        self._update(lambda level, updated, now: (saturate(level, updated, now, self.spec), 0.0))
-
-    @property
-    def level(self) -> float:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(rate_limit_bucket).where(rate_limit_bucket.c.bucket_key == self.key)
-            ).first()
-            now = self._now(conn)
-        return 0.0 if row is None else drained(row.level, now - row.updated_at, self.spec.drain)
-
-    def _update(self, step: Callable[[float, float, float], tuple[float, float]]) -> float:
-        for attempt in range(self._lock_retries):
-            try:
-                return self._transaction(step)
-            except OperationalError as exc:  # SQLite "database is locked" past the busy timeout
-                if "locked" not in str(exc).lower() or attempt == self._lock_retries - 1:
-                    raise
-                self._sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")
-
-    def _transaction(self, step: Callable[[float, float, float], tuple[float, float]]) -> float:
-        table = rate_limit_bucket
-        with self.engine.begin() as conn:
-            self._lock_sqlite(conn)
-            row = self._locked_row(conn)
-            now = max(self._now(conn), row.updated_at)  # read the clock only once the row is ours
-            level, wait = step(row.level, row.updated_at, now)
-            conn.execute(
-                table.update().where(table.c.bucket_key == self.key).values(level=level, updated_at=now)
-            )
-        return wait
-
-    def _locked_row(self, conn: Connection) -> sa.Row:
-        query = (
-            sa.select(rate_limit_bucket.c.level, rate_limit_bucket.c.updated_at)
-            .where(rate_limit_bucket.c.bucket_key == self.key)
-            .with_for_update()
-        )
-        row = conn.execute(query).first()
-        if row is None:
-            self._insert_row(conn)
-            row = conn.execute(query).one()
-        return row
-
-    @staticmethod
-    def _lock_sqlite(conn: Connection) -> None:
-        if conn.dialect.name != "sqlite":
-            return
-        raw = conn.connection.driver_connection
-        if not getattr(raw, "in_transaction", False):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    @staticmethod
-    def _now(conn: Connection) -> float:
-        if conn.dialect.name == "postgresql":
-            return float(conn.execute(sa.text("SELECT extract(epoch FROM clock_timestamp())")).scalar_one())
-        return time.time()
-
-    def _insert_row(self, conn: Connection) -> None:
-        values = {"bucket_key": self.key, "level": 0.0, "updated_at": self._now(conn)}
-        dialect = {"postgresql": postgresql, "sqlite": sqlite}.get(conn.dialect.name)
-        if dialect is None:
-            conn.execute(rate_limit_bucket.insert().values(**values))
-        else:
-            conn.execute(dialect.insert(rate_limit_bucket).values(**values).on_conflict_do_nothing())
-
-
-def make_limiter(plan: str | None, *, engine: Engine | None = None, key: str = "bitrix24") -> RateLimiter:
-    """Limiter for a plan ("standard" | "enterprise" | "off"/None); SQL-backed when ``engine`` is given."""
-    if not plan or plan == "off":
-        return NoLimit()
-    if plan not in PLANS:
-        raise ValueError(f"unknown Bitrix24 plan {plan!r}; expected one of {sorted(PLANS)} or 'off'")
-    spec = PLANS[plan]
-    return SqlBucket(engine, key, spec) if engine is not None else LocalBucket(spec)
+def shared_local_bucket(key: str, spec: BucketSpec) -> LocalBucket:
+    """The in-process bucket of ``key`` (made on first use): every client of this process calling one portal
+    keeps to one budget."""
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = LocalBucket(spec)
+        return _SHARED[key]

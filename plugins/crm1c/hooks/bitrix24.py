@@ -18,7 +18,6 @@ connection named by ``limiter_conn_id``), so every task and worker hitting the p
 
 from __future__ import annotations
 
-import threading
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,20 +28,10 @@ from airflow.sdk.log import mask_secret
 
 from crm1c.clients.bitrix24 import Bitrix24Client
 from crm1c.clients.errors import ExternalSystemError
-from crm1c.clients.ratelimit import PLANS, BucketSpec, LocalBucket, NoLimit, RateLimiter, SqlBucket
+from crm1c.clients.ratelimit import RateLimiter, plan_spec
 from crm1c.hooks._connection import base_url, float_extra, verify_setting
 from crm1c.hooks._engines import engine_for_connection
-
-_LOCAL_BUCKETS: dict[str, LocalBucket] = {}
-_LOCAL_LOCK = threading.Lock()
-
-
-def _local_bucket(key: str, spec: BucketSpec) -> LocalBucket:
-    """One in-process bucket per portal, shared by every hook and client of this process."""
-    with _LOCAL_LOCK:
-        if key not in _LOCAL_BUCKETS:
-            _LOCAL_BUCKETS[key] = LocalBucket(spec)
-        return _LOCAL_BUCKETS[key]
+from crm1c.staging.ratelimit import make_limiter
 
 
 class Bitrix24Hook(BaseHook):
@@ -114,27 +103,29 @@ class Bitrix24Hook(BaseHook):
         )  # fmt: skip
 
     def _limiter(self, extra: dict[str, Any], portal: str) -> RateLimiter:
+        """:func:`make_limiter` for the plan of the connection, its bucket in the database or this process."""
         plan = str(extra.get("plan", "standard")).lower()
-        if plan == "off":
-            return NoLimit()
-        if plan not in PLANS:
-            raise ValueError(
-                f"connection '{self.bitrix24_conn_id}': plan must be one of {sorted(PLANS)} or 'off'"
-            )
+        try:
+            spec = plan_spec(plan)
+        except ValueError as exc:
+            raise ValueError(f"connection '{self.bitrix24_conn_id}': {exc}") from None
+        if spec is None:  # "off": no bucket, wherever it would have been kept
+            return make_limiter(plan)
         kind = str(extra.get("limiter", "sql" if self._has_engine(extra) else "local")).lower()
-        if kind == "local":
-            return _local_bucket(f"bitrix24:{portal}:{plan}", PLANS[plan])
-        if kind != "sql":
+        if kind not in ("sql", "local"):
             raise ValueError(f"connection '{self.bitrix24_conn_id}': limiter must be 'sql' or 'local'")
-        engine = self.limiter_engine
-        if engine is None and extra.get("limiter_conn_id"):
-            engine = engine_for_connection(str(extra["limiter_conn_id"]))
-        if engine is None:
-            raise ValueError(
-                f"connection '{self.bitrix24_conn_id}': limiter 'sql' needs limiter_engine= or extra "
-                "'limiter_conn_id' naming the database connection that holds rate_limit_bucket"
-            )
-        return SqlBucket(engine, f"bitrix24:{portal}", PLANS[plan])
+        engine = self._limiter_engine(extra) if kind == "sql" else None
+        return make_limiter(plan, engine=engine, key=f"bitrix24:{portal}")
+
+    def _limiter_engine(self, extra: dict[str, Any]) -> Any:
+        if self.limiter_engine is not None:
+            return self.limiter_engine
+        if extra.get("limiter_conn_id"):
+            return engine_for_connection(str(extra["limiter_conn_id"]))
+        raise ValueError(
+            f"connection '{self.bitrix24_conn_id}': limiter 'sql' needs limiter_engine= or extra "
+            "'limiter_conn_id' naming the database connection that holds rate_limit_bucket"
+        )
 
     def _has_engine(self, extra: dict[str, Any]) -> bool:
         return self.limiter_engine is not None or bool(extra.get("limiter_conn_id"))

@@ -25,6 +25,7 @@ from crm1c.staging.models import (
     WriteIntent,
     Xref,
 )
+from crm1c.staging.ratelimit import SqlBucket, make_limiter
 from crm1c.staging.repo.review import RECORD_LEVEL
 from crm1c.staging.store import Staging
 
@@ -39,6 +40,7 @@ __all__ = [
     "RunStats",
     "SeenInput",
     "SeenRecord",
+    "SqlBucket",
     "Staging",
     "StagingError",
     "UpsertResult",
@@ -48,6 +50,7 @@ __all__ = [
     "canonical_json",
     "content_hash",
     "make_engine",
+    "make_limiter",
     "migrate",
     "read_only",
 ]

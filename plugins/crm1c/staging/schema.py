@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from crm1c.clients import ratelimit
+from crm1c.staging import ratelimit
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -237,5 +237,5 @@ run_stats = sa.Table(
 
 
 # The client-side leaky bucket shared by every task that calls one Bitrix24 portal (added in 0002). It is
-# defined once, next to :class:`crm1c.clients.ratelimit.SqlBucket`, and copied into this metadata.
+# defined once, next to :class:`crm1c.staging.ratelimit.SqlBucket`, and copied into this metadata.
 rate_limit_bucket = ratelimit.rate_limit_bucket.to_metadata(metadata)
