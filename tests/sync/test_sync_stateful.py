@@ -21,9 +21,10 @@ import itertools
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -346,3 +347,63 @@ def test_both_sides_rename_while_the_link_back_is_still_queued(
     assert [c["TITLE"] for c in world.companies.values()] == ["уаоЭ"]
     assert [r["Description"] for r in world.onec_rows.values()] == ["уаоЭ"]
     assert {c.field for c in sqlite_staging.open_conflicts("counterparty")} == {"name"}
+
+
+def _crash_at(point: str, nth: int = 1) -> Callable[[str], None]:
+    hits = itertools.count(1)
+
+    def kill_hook(name: str) -> None:
+        if name == point and next(hits) == nth:
+            raise Killed(f"{name} #{nth}")
+
+    return kill_hook
+
+
+def _twins_then_crash(contour: RunningContour, staging: Staging, point: str) -> tuple[Any, Any, str, str]:
+    """A counterparty in 1C, its twin typed by hand in the CRM, a sync that dies at ``point``."""
+    crm, onec = clients(contour)
+    inn = inn10("100000000")
+    ref = add_onec_counterparty(onec, 'ООО "Ромашка"', inn, inn[:4] + "01001")
+    company_id = add_crm_company(crm, "0", inn, inn[:4] + "01001", 'ООО "Ромашка"')
+    with pytest.raises(Killed):
+        run_sync(staging, crm, onec, kill_hook=_crash_at(point))
+    return crm, onec, ref, company_id
+
+
+def test_a_replayed_update_never_overwrites_a_newer_edit_in_1c(
+    empty_contour: RunningContour, sqlite_staging: Staging
+) -> None:
+    """Found by the machine (6.170.17, b'AXicY3Bk…'): the 1C update of a first match was written, then the
+    sync died before its link was stored; both sides were then renamed alike. The next run replayed the
+    old update with 1C's *current* DataVersion as If-Match, so the older name overwrote the newer edit.
+    A replay must carry the version its plan saw: 1C refuses it (412) and the pair is planned again."""
+    crm, onec, ref, company_id = _twins_then_crash(empty_contour, sqlite_staging, "before_xref_commit")
+    rename_in_crm(crm, company_id, "ООО «Ромашка»")
+    rename_in_onec(onec, ref, "ООО «Ромашка»")
+
+    run_sync(sqlite_staging, crm, onec)
+    run_sync(sqlite_staging, crm, onec)  # one more run is allowed after a crash
+
+    world = check_all(sqlite_staging, crm, onec)
+    assert [c["TITLE"] for c in world.companies.values()] == ["ООО «Ромашка»"]
+    assert [r["Description"] for r in world.onec_rows.values()] == ["ООО «Ромашка»"]
+
+
+def test_a_replayed_crm_write_never_overwrites_a_newer_edit_in_1c(
+    empty_contour: RunningContour, sqlite_staging: Staging
+) -> None:
+    """Found by the machine (6.170.17, b'AXicLcrJ…'): a sync died right after its CRM batch was sent; both
+    sides were renamed alike, a sync completed, then 1C renamed again — and the next sync put the older
+    name back over 1C's edit instead of carrying the edit to the CRM."""
+    crm, onec, ref, company_id = _twins_then_crash(empty_contour, sqlite_staging, "after_external_create")
+    rename_in_crm(crm, company_id, "ООО «Ромашка»")
+    rename_in_onec(onec, ref, "ООО «Ромашка»")
+    run_sync(sqlite_staging, crm, onec)
+    check_all(sqlite_staging, crm, onec)
+    rename_in_onec(onec, ref, "Ёлки-палки")
+
+    run_sync(sqlite_staging, crm, onec)
+
+    world = check_all(sqlite_staging, crm, onec)
+    assert [c["TITLE"] for c in world.companies.values()] == ["Ёлки-палки"]
+    assert [r["Description"] for r in world.onec_rows.values()] == ["Ёлки-палки"]

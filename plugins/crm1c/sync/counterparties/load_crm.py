@@ -18,7 +18,7 @@ from crm1c.domain.issues import Issue
 from crm1c.staging import SeenRecord, WriteIntent
 from crm1c.sync.counterparties.extract import COMPANY_TYPE_ID
 from crm1c.sync.counterparties.outcome import Outcome, settle_all, unexpected
-from crm1c.sync.counterparties.records import ENTITY, crm_seen
+from crm1c.sync.counterparties.records import ENTITY, crm_seen, target_moved
 from crm1c.sync.runtime import Progress, SyncEnv
 
 MAX_COMMANDS = 50  # per batch request
@@ -68,6 +68,8 @@ def _run_chunk(
         found, settled = _lookup(env, tried_before) if tried_before else ({}, {})
         plans: list[tuple[WriteIntent, dict]] = []
         for n, i in enumerate(intents):
+            if i.op != "create" and target_moved(i, current.get(i.target_id or "")):
+                settled[i.id] = Outcome(replan=True)
             commands, failed = (
                 ({}, None) if i.id in settled else _safe_commands(env, i, n, found.get(i.id), current)
             )

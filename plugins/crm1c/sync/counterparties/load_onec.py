@@ -25,7 +25,7 @@ from crm1c.domain.counterparty_codec import CodecError, to_onec
 from crm1c.domain.issues import Issue
 from crm1c.staging import SeenRecord, WriteIntent
 from crm1c.sync.counterparties.outcome import Outcome, settle_all, unexpected
-from crm1c.sync.counterparties.records import ENTITY, ONEC_SET, onec_seen
+from crm1c.sync.counterparties.records import ENTITY, ONEC_SET, onec_seen, target_moved
 from crm1c.sync.runtime import Progress, SyncEnv
 
 CHUNK = 200
@@ -102,6 +102,8 @@ def _apply(
             return _written(env, row)
         if current is None:
             return Outcome(retry="the 1C record is not in staging yet")
+        if target_moved(intent, current):
+            return Outcome(replan=True)
         body = to_onec(merged, env.mapping, head, only=fields, current=current.raw)
         return _written(env, env.onec.update(ONEC_SET, intent.target_id, body, current.version))
     except CodecError as exc:

@@ -9,7 +9,7 @@ from typing import Any
 from crm1c.domain.counterparty import Counterparty, content_hash
 from crm1c.domain.issues import Issue
 from crm1c.staging import Completion, SeenInput, WriteIntent
-from crm1c.sync.counterparties.records import ENTITY, intent_payload
+from crm1c.sync.counterparties.records import ENTITY, base_moved, intent_payload
 from crm1c.sync.lookups import BatchLookups
 from crm1c.sync.runtime import OTHER, SyncEnv, log
 
@@ -100,9 +100,8 @@ class _Chunk:
             return
         partner_pending = self.look.pending_intent(OTHER[target], outcome.target_id or "")
         link = self.look.xref("crm", ids["crm"]) if ids["crm"] else None
-        base = (
-            link.base if partner_pending is not None and link is not None else merged.model_dump(mode="json")
-        )
+        keep = link is not None and (partner_pending is not None or base_moved(intent, link.base))
+        base = link.base if keep and link is not None else merged.model_dump(mode="json")
         digest = content_hash(merged)
         env.checkpoint("before_xref_commit")
         if link is not None and (link.crm_id, link.onec_id) == (ids["crm"], ids["onec"]):
@@ -122,7 +121,7 @@ class _Chunk:
         if outcome.seen is not None:
             self.seen[target].append(outcome.seen)
         if intent.op == "create":
-            self.link_back(intent, merged, ids)
+            self.link_back(intent, merged, ids, base)
         detail = {"intent": intent.id, "crm_id": ids["crm"], "onec_id": ids["onec"]}
         detail["fields"] = sorted(intent.payload["fields"])
         result = "adopted" if outcome.adopted else "done"
@@ -137,7 +136,7 @@ class _Chunk:
         taken = [x for x in (by_crm, by_onec) if x is not None and (x.crm_id, x.onec_id) != pair]
         return _link_conflict_issue(ids, taken[0]) if taken else None
 
-    def link_back(self, intent: WriteIntent, merged: Counterparty, ids: dict) -> None:
+    def link_back(self, intent: WriteIntent, merged: Counterparty, ids: dict, base: Any) -> None:
         """A record created in the target: write its new id into the source's slot for it."""
         source, target = intent.source_system, intent.target_system
         field = "onec_ref" if target == "onec" else "crm_id"
@@ -145,7 +144,7 @@ class _Chunk:
             source,
             "update",
             ids[target],
-            intent_payload({field: ids[target]}, merged, ids["crm"], ids["onec"]),
+            intent_payload({field: ids[target]}, merged, ids["crm"], ids["onec"], base=base),
             match_key=intent.match_key,
             target_id=ids[source],
             run_id=self.env.run_id,

@@ -78,7 +78,9 @@ def _plan_one(env: SyncEnv, look: BatchLookups, record: SeenRecord, ownership: A
         env.count("would_write_onec", bool(result.to_onec))
         env.count("would_write_crm", bool(result.to_crm))
         return
-    if _queue(env, look, result, crm_cp, onec_cp, crm_id, onec_id):
+    seen = {system: record.content_hash, other: partner_rec.content_hash if partner_rec else None}
+    base_row = link.base if link is not None else None
+    if _queue(env, look, result, crm_cp, onec_cp, crm_id, onec_id, seen, base_row):
         return  # an older intent for this record is still queued: plan it again after it is loaded
     if crm_id and onec_id and not result.to_onec and not result.to_crm:
         _agree(env, look, crm_id, onec_id, result.merged)
@@ -181,6 +183,8 @@ def _queue(
     onec_cp: Counterparty | None,
     crm_id: str | None,
     onec_id: str | None,
+    seen: dict[str, str | None],
+    base: Any,
 ) -> bool:
     """Open write intents for what the merge wants written; True if an older intent is still queued.
 
@@ -198,7 +202,8 @@ def _queue(
     ):
         if not fields:
             continue
-        payload = intent_payload(fields, result.merged, crm_id, onec_id)
+        target_hash = seen[target] if current is not None else None
+        payload = intent_payload(fields, result.merged, crm_id, onec_id, target_hash=target_hash, base=base)
         queued = look.pending_intent(target, source_id or "")
         if queued is not None and queued.payload != payload:
             if queued.tried_at is not None:

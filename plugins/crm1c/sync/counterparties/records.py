@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from crm1c import hashing
 from crm1c.domain.counterparty import Counterparty, content_hash, identity_key, tombstone
 from crm1c.domain.counterparty_codec import CodecError, from_bitrix, from_onec
 from crm1c.domain.issues import Issue
-from crm1c.staging import SeenInput, SeenRecord
+from crm1c.staging import SeenInput, SeenRecord, WriteIntent
 
 ENTITY = "counterparty"
 ONEC_SET = "Catalog_Контрагенты"
@@ -70,7 +71,41 @@ def canonical(record: SeenRecord | None) -> Counterparty | None:
 
 
 def intent_payload(
-    fields: dict[str, Any], merged: Counterparty, crm_id: str | None, onec_id: str | None
+    fields: dict[str, Any],
+    merged: Counterparty,
+    crm_id: str | None,
+    onec_id: str | None,
+    *,
+    target_hash: str | None = None,
+    base: Any = None,
 ) -> dict:
-    """What a loader needs: the canonical fields to write, the agreed record and both ids."""
-    return {"fields": fields, "merged": merged.model_dump(mode="json"), "crm_id": crm_id, "onec_id": onec_id}
+    """What a loader needs: the canonical fields to write, the agreed record and both ids; and what the
+    plan saw: the target record's content hash (None for a create) and the pair's agreed base."""
+    payload = {
+        "fields": fields,
+        "merged": merged.model_dump(mode="json"),
+        "crm_id": crm_id,
+        "onec_id": onec_id,
+    }
+    payload |= {"base_hash": content_hash_of(base)}
+    if target_hash is not None:
+        payload["target_hash"] = target_hash
+    return payload
+
+
+def content_hash_of(base: Any) -> str | None:
+    """The hash of an agreed base as stored in xref (None when the pair had none)."""
+    return hashing.content_hash(base) if base is not None else None
+
+
+def target_moved(intent: WriteIntent, current: SeenRecord | None) -> bool:
+    """The target record changed since the plan that queued this write (an edit, or an earlier attempt of
+    this very write): writing now could put older data over a newer edit, so the pair is planned again."""
+    expected = intent.payload.get("target_hash")
+    return expected is not None and current is not None and current.content_hash != expected
+
+
+def base_moved(intent: WriteIntent, base: Any) -> bool:
+    """The pair's agreed base was re-agreed since this write was planned: completing it must not put the
+    older merged record back as the base."""
+    return "base_hash" in intent.payload and intent.payload["base_hash"] != content_hash_of(base)
