@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 AIRFLOW_COMPONENTS := api-server scheduler dag-processor triggerer
 RUN := .airflow/run
 
-.PHONY: help venv lock test lint demo up down contour-up contour-down contour-seed clean
+.PHONY: help venv lock test test-deep lint demo up down contour-up contour-down contour-seed clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -25,6 +25,11 @@ lock: $(BIN)/python  ## re-freeze constraints.txt from the installed environment
 
 test: venv  ## run all tests
 	$(BIN)/pytest
+
+test-deep: venv  ## property and state-machine tests with 1 000 examples each (before resolving an engine change)
+	CRM1C_PROPERTY_EXAMPLES=$(or $(EXAMPLES),1000) CRM1C_STATEFUL_EXAMPLES=$(or $(EXAMPLES),1000) \
+	  $(BIN)/pytest tests/domain tests/clients/test_odata_filter.py tests/clients/test_phpquery.py \
+	  tests/sync/test_sync_stateful.py -p no:cacheprovider
 
 lint: venv  ## ruff, then mypy (the files it checks are set in pyproject.toml)
 	$(BIN)/ruff check .

@@ -17,3 +17,10 @@ os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME}/airflow.
 for path in (REPO / "plugins", REPO / "dags", REPO):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
+
+# ``make test-deep``: every property test (those without their own count too) runs that many examples.
+if _DEEP_EXAMPLES := int(os.environ.get("CRM1C_PROPERTY_EXAMPLES", "0")):
+    from hypothesis import settings
+
+    settings.register_profile("deep", max_examples=_DEEP_EXAMPLES, deadline=None)
+    settings.load_profile("deep")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from hypothesis import settings
@@ -11,8 +12,10 @@ from crm1c.domain.counterparty import KINDS, Counterparty, Kind, Side
 from crm1c.mapping.schema import CounterpartyMapping
 
 #: No per-example deadline: CI machines are shared and a slow example is not a failure.
-THOROUGH = settings(deadline=None, max_examples=300)
-QUICK = settings(deadline=None)
+#: ``CRM1C_PROPERTY_EXAMPLES`` raises every property test to that many examples (``make test-deep``).
+_DEEP = int(os.environ.get("CRM1C_PROPERTY_EXAMPLES", "0"))
+THOROUGH = settings(deadline=None, max_examples=max(300, _DEEP))
+QUICK = settings(deadline=None, max_examples=max(100, _DEEP))
 
 NASTY_TEXT = [
     'ООО "Ромашка"',

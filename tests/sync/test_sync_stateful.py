@@ -12,7 +12,7 @@ side's. A crash with an edit pending on a record both sides hold makes the outco
 where it died (the new base may or may not have been stored), so such a record is only checked for
 agreement, and the model adopts what the systems agree on. A record only one side held when the sync died
 stays certain: its next merge is a first match, decided by the owner rule.
-Set ``CRM1C_STATEFUL_EXAMPLES`` to run more examples (nightly).
+Set ``CRM1C_STATEFUL_EXAMPLES`` to run more examples (``make test-deep`` runs 1 000).
 """
 
 from __future__ import annotations
