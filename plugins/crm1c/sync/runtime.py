@@ -6,7 +6,8 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -45,9 +46,24 @@ class SyncEnv:
     actor: str = "crm1c"
     kill_hook: Callable[[str], None] | None = None
     counters: Counter[str] = field(default_factory=Counter)
+    #: Metrics hook (benchmarks): called with a stage's name, its seconds and how many records it handled.
+    timings: Callable[[str, float, int], None] | None = None
 
     def checkpoint(self, name: str) -> None:
         checkpoint(name, self.kill_hook)
+
+    @contextmanager
+    def timed(self, stage: str, items: int = 0) -> Iterator[None]:
+        """Report how long ``stage`` took to :attr:`timings` (free when no hook is set). Stages: ``plan``
+        (one batch of dirty records), ``settle`` (one chunk of written records, in either load step)."""
+        if self.timings is None:
+            yield
+            return
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings(stage, time.perf_counter() - started, items)
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] += n

@@ -50,7 +50,7 @@ def settle_all(
 ) -> None:
     """Record a chunk of outcomes in ONE staging transaction: the links and queued intents they touch are
     read up front, the written records and the audit rows are stored together at the end."""
-    with env.staging.batch() as staging:
+    with env.timed("settle", len(outcomes)), env.staging.batch() as staging:
         chunk = _Chunk(replace(env, staging=staging), outcomes)
         for intent, outcome in outcomes:
             chunk.settle(intent, outcome)

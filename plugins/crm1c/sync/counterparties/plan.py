@@ -28,7 +28,7 @@ def plan(env: SyncEnv) -> dict[str, Any]:
     for system in ("crm", "onec"):
         after = None
         while batch := env.staging.dirty_records(system, ENTITY, limit=BATCH, after=after):
-            with env.staging.batch() as staging:  # one commit per batch, not per write
+            with env.timed("plan", len(batch)), env.staging.batch() as staging:  # one commit per batch
                 scoped = replace(env, staging=staging)
                 look = BatchLookups(staging, ENTITY, system, batch)
                 for record in batch:
