@@ -40,7 +40,8 @@ from crm1c.mapping.loader import load_counterparty_mapping
 from crm1c.staging import Staging, make_engine, migrate
 from crm1c.staging.ratelimit import make_limiter
 from crm1c.staging.schema import audit_log, write_intent, xref
-from crm1c.sync import counterparties as flow
+from crm1c.sync import pipeline
+from crm1c.sync.entities import EntityRef, entity
 from crm1c.sync.runtime import SyncEnv
 
 STEPS = ("extract_crm", "extract_onec", "plan", "load_onec", "load_crm", "publish")
@@ -112,14 +113,30 @@ def make_env(staging: Staging, crm: Any, onec: Any, **kw: Any) -> SyncEnv:
     )
 
 
-def run_step(staging: Staging, crm: Any, onec: Any, step: str, mode: str, run_id: str, **kw: Any) -> Any:
-    """One task of the DAG with a fresh env, as a separate task (or a task retry) would have."""
+def run_step(
+    staging: Staging,
+    crm: Any,
+    onec: Any,
+    step: str,
+    mode: str,
+    run_id: str,
+    ref: EntityRef | None = None,
+    **kw: Any,
+) -> Any:
+    """One task of the DAG with a fresh env, as a separate task (or a task retry) would have: the engine's
+    public entry points (:mod:`crm1c.sync.pipeline`), as the operators call them."""
+    ref = ref or entity("counterparties")
     env = make_env(staging, crm, onec, run_id=run_id, **kw)
-    fn = getattr(flow, step)
-    out = fn(env, mode) if step.startswith("extract") else fn(env)
+    verb, _, system = step.partition("_")
+    if verb == "extract":
+        out = pipeline.extract(ref, env, system, mode)
+    elif verb == "load":
+        out = pipeline.load(ref, env, system)
+    else:
+        out = getattr(pipeline, verb)(ref, env)
     if step != "publish":
         now = staging._now()
-        staging.record_run_stats(run_id, "counterparty", step, now, now, dict(env.counters))
+        staging.record_run_stats(run_id, ref.key, step, now, now, dict(env.counters))
     return out
 
 

@@ -78,11 +78,11 @@ def test_one_record_failing_in_a_load_step_is_held_and_the_rest_goes_on(
     if system == "onec":
         for inn in [bad_inn, *good]:
             add_crm_company(crm, f"ООО Компания {inn}", inn, inn[:4] + "01001")
-        module = "crm1c.sync.counterparties.load_onec.to_onec"
+        module = "crm1c.sync.counterparties.onec_writer.to_onec"
     else:
         for inn in [bad_inn, *good]:
             add_onec_counterparty(onec, f"ООО Компания {inn}", inn, inn[:4] + "01001")
-        module = "crm1c.sync.counterparties.load_crm.to_bitrix"
+        module = "crm1c.sync.counterparties.crm_writer.to_bitrix"
     import importlib
 
     mod_name, attr = module.rsplit(".", 1)

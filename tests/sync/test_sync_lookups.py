@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from crm1c.staging import SeenInput
-from crm1c.sync.lookups import BatchLookups
+from crm1c.sync.engine.lookups import BatchLookups
 
 E = "counterparty"
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from crm1c.domain.counterparty import Counterparty
-from crm1c.sync.counterparties.outcome import Outcome, settle_all
-from crm1c.sync.counterparties.records import ENTITY, intent_payload
+from crm1c.sync.counterparties.records import KEY as ENTITY
+from crm1c.sync.counterparties.spec import COUNTERPARTIES
+from crm1c.sync.engine.records import intent_payload
+from crm1c.sync.engine.settle import settle_all
+from crm1c.sync.spec import Outcome
 from tests.sync.harness import make_env, staging_for
 
 A = "11111111-1111-1111-1111-111111111111"
@@ -28,7 +31,9 @@ def test_a_link_conflict_is_held_in_quarantine_and_the_load_goes_on(tmp_path):
         match_key="inn:x",
     )
 
-    settle_all(env, [(clash, Outcome(target_id=B)), (fine, Outcome(target_id=B.replace("2", "3")))])
+    settle_all(
+        COUNTERPARTIES, env, [(clash, Outcome(target_id=B)), (fine, Outcome(target_id=B.replace("2", "3")))]
+    )
 
     assert staging.get_intent(clash.id).state == "failed"
     assert staging.xref_by_onec(ENTITY, B) is None

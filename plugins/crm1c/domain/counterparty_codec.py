@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from crm1c.domain import systems as s
 from crm1c.domain.counterparty import Counterparty, Kind
-from crm1c.domain.issues import Issue, preview
+from crm1c.domain.issues import Issue, IssueError, preview
 from crm1c.domain.rules import CounterpartyRules
 from crm1c.domain.text import normalize_line
 
@@ -23,12 +23,8 @@ from crm1c.domain.text import normalize_line
 HeadLookup = Callable[[str], Counterparty | None]
 
 
-class CodecError(ValueError):
+class CodecError(IssueError):
     """A source record that cannot become a Counterparty; ``issue`` says why, for the quarantine."""
-
-    def __init__(self, issue: Issue) -> None:
-        self.issue = issue
-        super().__init__(issue.reason_en)
 
 
 # ---------------------------------------------------------------- Bitrix24

@@ -19,6 +19,19 @@ class Issue:
     reason_en: str
 
 
+class IssueError(ValueError):
+    """A record that cannot be synced as it is; ``issue`` says why (it goes to the quarantine)."""
+
+    def __init__(self, issue: Issue) -> None:
+        self.issue = issue
+        super().__init__(issue.reason_en)
+
+
+class DependencyPending(IssueError):
+    """The record needs another one that the same load step may still write (e.g. a branch needs its
+    head): it is tried again at the end of the step, and held with ``issue`` if it still cannot go."""
+
+
 def preview(value: str, limit: int = 40) -> str:
     """``value`` cut to ``limit`` characters for a message (the data itself is never cut)."""
     return value if len(value) <= limit else value[: limit - 1] + "…"

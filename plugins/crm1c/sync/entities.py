@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crm1c.sync.spec import EntitySpec
 
 
 @dataclass(frozen=True)
@@ -20,12 +23,20 @@ class EntityRef:
         key: the staging entity name (run stats, quarantine, xref), e.g. ``"counterparty"``.
         asset_uri: the asset its ``publish`` step emits, e.g. ``"crm1c://counterparties"``.
         load_mapping: reads and validates its mapping; raises :class:`crm1c.mapping.loader.MappingError`.
+        spec: loads its :class:`~crm1c.sync.spec.EntitySpec` (imported on demand: DAG parsing stays cheap).
     """
 
     name: str
     key: str
     asset_uri: str
     load_mapping: Callable[[], Any]
+    spec: Callable[[], EntitySpec]
+
+
+def _counterparty_spec() -> EntitySpec:
+    from crm1c.sync.counterparties.spec import COUNTERPARTIES
+
+    return COUNTERPARTIES
 
 
 def _counterparty_mapping() -> Any:
@@ -43,6 +54,7 @@ _ENTITIES: dict[str, EntityRef] = {
             key="counterparty",
             asset_uri="crm1c://counterparties",
             load_mapping=_counterparty_mapping,
+            spec=_counterparty_spec,
         ),
     )
 }

@@ -1,30 +1,17 @@
-"""Settling a write intent after the external call: link, remember, audit — or hold the record."""
+"""Settling write intents after the external calls: link, remember, audit — or hold the record."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from crm1c.domain.counterparty import Counterparty, content_hash
 from crm1c.domain.issues import Issue
 from crm1c.staging import Completion, SeenInput, WriteIntent
-from crm1c.sync.counterparties.records import ENTITY, base_moved, intent_payload
-from crm1c.sync.lookups import BatchLookups
+from crm1c.sync.engine.lookups import BatchLookups
+from crm1c.sync.engine.records import base_moved, intent_payload
 from crm1c.sync.runtime import OTHER, SyncEnv, log
-
-
-@dataclass
-class Outcome:
-    """What happened to one intent: ``target_id`` and ``seen`` when written or adopted; ``issue`` when the
-    target rejected it for good; ``retry`` when the result is unknown or must wait (left pending)."""
-
-    target_id: str | None = None
-    seen: SeenInput | None = None
-    adopted: bool = False
-    issue: Issue | None = None
-    retry: str | None = None
-    replan: bool = False  # the target changed under us: plan this pair again after the next extract
+from crm1c.sync.spec import EntitySpec, Outcome
 
 
 def unexpected(intent: WriteIntent, exc: Exception) -> Outcome:
@@ -46,12 +33,15 @@ def _nothing() -> None:
 
 
 def settle_all(
-    env: SyncEnv, outcomes: Sequence[tuple[WriteIntent, Outcome]], on_settled: Callable[[], None] = _nothing
+    spec: EntitySpec,
+    env: SyncEnv,
+    outcomes: Sequence[tuple[WriteIntent, Outcome]],
+    on_settled: Callable[[], None] = _nothing,
 ) -> None:
     """Record a chunk of outcomes in ONE staging transaction: the links and queued intents they touch are
     read up front, the written records and the audit rows are stored together at the end."""
     with env.timed("settle", len(outcomes)), env.staging.batch() as staging:
-        chunk = _Chunk(replace(env, staging=staging), outcomes)
+        chunk = _Chunk(spec, replace(env, staging=staging), outcomes)
         for intent, outcome in outcomes:
             chunk.settle(intent, outcome)
             on_settled()
@@ -61,9 +51,11 @@ def settle_all(
 class _Chunk:
     """The bookkeeping of one chunk of outcomes, inside the transaction :func:`settle_all` opened."""
 
-    def __init__(self, env: SyncEnv, outcomes: Sequence[tuple[WriteIntent, Outcome]]) -> None:
-        self.env = env
-        self.look = BatchLookups(env.staging, ENTITY)
+    def __init__(
+        self, spec: EntitySpec, env: SyncEnv, outcomes: Sequence[tuple[WriteIntent, Outcome]]
+    ) -> None:
+        self.spec, self.env = spec, env
+        self.look = BatchLookups(env.staging, spec.key)
         self.seen: dict[str, list[SeenInput]] = {"crm": [], "onec": []}
         self.audit: list[dict[str, Any]] = []
         self.completions: list[Completion] = []
@@ -88,13 +80,14 @@ class _Chunk:
         if outcome.issue is not None or outcome.replan:
             self.give_up(intent, outcome)
             return
-        merged = Counterparty(**intent.payload["merged"])
+        spec = self.spec
         ids = {
             "crm": intent.payload.get("crm_id"),
             "onec": intent.payload.get("onec_id"),
             target: outcome.target_id,
         }
-        merged = merged.model_copy(update={"crm_id": ids["crm"], "onec_ref": ids["onec"]})
+        update = {spec.link_slots[system]: ids[system] for system in ("crm", "onec")}
+        merged = spec.model(**intent.payload["merged"]).model_copy(update=update)
         if (issue := self.link_conflict(ids)) is not None:  # hold this pair for a human, load the rest
             self.give_up(intent, Outcome(issue=issue))
             return
@@ -102,7 +95,7 @@ class _Chunk:
         link = self.look.xref("crm", ids["crm"]) if ids["crm"] else None
         keep = link is not None and (partner_pending is not None or base_moved(intent, link.base))
         base = link.base if keep and link is not None else merged.model_dump(mode="json")
-        digest = content_hash(merged)
+        digest = spec.content_hash(merged)
         env.checkpoint("before_xref_commit")
         if link is not None and (link.crm_id, link.onec_id) == (ids["crm"], ids["onec"]):
             # linked already (an update): completed with the rest of the chunk at flush
@@ -136,10 +129,10 @@ class _Chunk:
         taken = [x for x in (by_crm, by_onec) if x is not None and (x.crm_id, x.onec_id) != pair]
         return _link_conflict_issue(ids, taken[0]) if taken else None
 
-    def link_back(self, intent: WriteIntent, merged: Counterparty, ids: dict, base: Any) -> None:
+    def link_back(self, intent: WriteIntent, merged: Any, ids: dict, base: Any) -> None:
         """A record created in the target: write its new id into the source's slot for it."""
         source, target = intent.source_system, intent.target_system
-        field = "onec_ref" if target == "onec" else "crm_id"
+        field = self.spec.link_slots[target]
         self.look.open_intent(
             source,
             "update",
@@ -161,28 +154,32 @@ class _Chunk:
             )
             env.count("quarantined")
             log.warning(
-                "held %s %s:%s, field %s: %s", ENTITY, source, intent.source_id, issue.field, issue.reason_en
+                "held %s %s:%s, field %s: %s",
+                self.spec.key,
+                source,
+                intent.source_id,
+                issue.field,
+                issue.reason_en,
             )
         else:  # re-plan once the target's new state has been read again
             env.staging.abandon_intent(intent.id, "target changed since it was read; planned again")
-            env.staging.set_dirty(source, ENTITY, [intent.source_id], True)
+            env.staging.set_dirty(source, self.spec.key, [intent.source_id], True)
             env.count(f"{intent.target_system}_replanned")
         result = "rejected" if outcome.issue else "replanned"
         reason = outcome.issue.reason_en if outcome.issue else None
-        self.note(f"{source}:{intent.source_id}", intent.op, intent.target_system, result, {
-            "intent": intent.id, "reason": reason
-        })  # fmt: skip
+        detail = {"intent": intent.id, "reason": reason}
+        self.note(f"{source}:{intent.source_id}", intent.op, intent.target_system, result, detail)
 
     def note(self, key: str, op: str, system: str, result: str, detail: dict) -> None:
         env = self.env
-        self.audit.append({"actor": env.actor, "run_id": env.run_id, "entity": ENTITY, "entity_key": key,
-                           "op": op, "system": system, "result": result, "detail": detail})  # fmt: skip
+        row = {"actor": env.actor, "run_id": env.run_id, "entity": self.spec.key, "entity_key": key}
+        self.audit.append(row | {"op": op, "system": system, "result": result, "detail": detail})
 
     def flush(self) -> None:
-        self.env.staging.complete_many_and_relink(ENTITY, self.completions)
+        self.env.staging.complete_many_and_relink(self.spec.key, self.completions)
         for system, records in self.seen.items():
             if records:
-                self.env.staging.upsert_seen(system, ENTITY, records)
+                self.env.staging.upsert_seen(system, self.spec.key, records)
         self.env.staging.audit_many(self.audit)
 
 

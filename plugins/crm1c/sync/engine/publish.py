@@ -1,13 +1,14 @@
-"""Publish: promote the run's watermarks (only now that its writes are done) and sum up the run."""
+"""Publish: promote the run's cursors (only now that its writes are done) and sum up the run."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from crm1c.sync.counterparties.extract import REQUISITE_WM, pending
-from crm1c.sync.counterparties.records import ENTITY
+from crm1c.sync.engine import cursors
 from crm1c.sync.runtime import SyncEnv
+from crm1c.sync.spec import EntitySpec
 
+#: Counters every entity's run reports (an entity adds its own in ``EntitySpec.summed``).
 SUMMED = (
     "crm_read",
     "onec_read",
@@ -29,24 +30,21 @@ SUMMED = (
 )
 
 
-def publish(env: SyncEnv) -> dict[str, Any]:
-    """Advance watermarks, audit the run and return the counts for the asset event."""
+def publish(spec: EntitySpec, env: SyncEnv) -> dict[str, Any]:
+    """Advance the cursors, audit the run and return the counts for the asset event."""
     if not env.dry_run:
         env.checkpoint("before_watermark")
-        for name in (ENTITY, REQUISITE_WM):
-            mark = env.staging.get_watermark("crm", pending(name))
-            if mark:
-                env.staging.set_watermark("crm", name, mark)
-    totals: dict[str, Any] = dict.fromkeys(SUMMED, 0)
+        cursors.promote(env, spec.cursors)
+    totals: dict[str, Any] = dict.fromkeys((*SUMMED, *spec.summed), 0)
     for stats in env.staging.run_stats(env.run_id):
         for key, value in (stats.counters or {}).items():
             if key in totals:
                 totals[key] += value
-    totals["open_quarantine"] = len(env.staging.open_quarantine(ENTITY))
-    totals["open_conflicts"] = len(env.staging.open_conflicts(ENTITY))
+    totals["open_quarantine"] = len(env.staging.open_quarantine(spec.key))
+    totals["open_conflicts"] = len(env.staging.open_conflicts(spec.key))
     totals["dry_run"] = env.dry_run
     ok, _bad = env.staging.verify_audit_chain()
     totals["audit_chain_ok"] = ok
     if not env.dry_run:
-        env.staging.audit(env.actor, env.run_id, ENTITY, None, "run", "crm1c", "published", totals)
+        env.staging.audit(env.actor, env.run_id, spec.key, None, "run", "crm1c", "published", totals)
     return totals

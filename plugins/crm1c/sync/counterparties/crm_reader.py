@@ -1,52 +1,23 @@
-"""Read what changed on each side into staging (``seen_record``), streaming page by page.
+"""Counterparties from Bitrix24: companies with their first requisite, read incrementally into staging.
 
-Bitrix24: incremental by the server's ``DATE_MODIFY`` with an overlap window (companies and requisites
-separately), keyset-listed in batches; a full run also tombstones companies that are gone. 1C: a cheap
-scan of ``Ref_Key, DataVersion, DeletionMark`` finds new, changed and physically deleted objects; only
-those are then read in full. Watermarks are stored as *pending* and promoted by :func:`publish`.
+Incremental by the server's ``DATE_MODIFY`` with an overlap window (companies and requisites separately,
+two cursors), keyset-listed in batch requests; a full run also tombstones companies that are gone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from crm1c.clients.bitrix24_errors import SYSTEM
 from crm1c.clients.errors import RetryableError
-from crm1c.clients.odata_filter import F, guid
-from crm1c.domain.counterparty import Counterparty
-from crm1c.domain.counterparty_codec import bitrix_select, onec_select
-from crm1c.sync.counterparties.records import ENTITY, ONEC_SET, canonical, crm_seen, onec_seen
+from crm1c.domain.counterparty_codec import bitrix_select
+from crm1c.sync.counterparties.records import COMPANY_TYPE_ID, KEY, crm_seen
+from crm1c.sync.engine import cursors
+from crm1c.sync.engine.cursors import later
 from crm1c.sync.runtime import Progress, SyncEnv
 
-REQUISITE_WM = f"{ENTITY}.requisite"
-COMPANY_TYPE_ID = 4  # crm.requisite ENTITY_TYPE_ID of a company
-SCAN_PAGE = 50_000  # rows per 1C version-scan request
-FETCH_CHUNK = 50  # Ref_Keys per targeted 1C read
-FULL_READ_SHARE = 0.2  # above this share of changed objects, read the whole 1C set page by page
-
-
-def pending(name: str) -> str:
-    """Staging key of a watermark that :func:`publish` promotes once the run's writes are done."""
-    return f"{name}:pending"
-
-
-def _since(env: SyncEnv, name: str, mode: str) -> str | None:
-    mark = env.staging.get_watermark("crm", name)
-    if mode == "full" or mark is None:
-        return None
-    return (datetime.fromisoformat(mark) - env.overlap).isoformat()
-
-
-def _later(a: str | None, b: str | None) -> str | None:
-    if a is None or b is None:
-        return a or b
-    return a if datetime.fromisoformat(a) >= datetime.fromisoformat(b) else b
-
-
-# ----------------------------------------------------------------------------- Bitrix24
-
+REQUISITE_CURSOR = f"{KEY}.requisite"  # requisites edited without their company changing
 
 IDS_PER_CALL = 50  # companies per requisite list call
 CALLS = 50  # calls per batch request
@@ -102,16 +73,16 @@ class _CompanyReader:
         for group, rows in zip(self.groups, pages, strict=True):
             requisites = self._first_requisites(group, rows)
             records = [crm_seen(c, requisites.get(str(c["ID"])), env.mapping) for c in group]
-            result = env.staging.upsert_seen("crm", ENTITY, records)
+            result = env.staging.upsert_seen("crm", KEY, records)
             env.count("crm_read", len(records))
             env.count("crm_changed", len(result.to_sync))
             self.progress.advance(len(records))
             for company in group:
                 if company.get("DATE_MODIFY"):
-                    self.mark = _later(self.mark, company["DATE_MODIFY"])
+                    self.mark = later(self.mark, company["DATE_MODIFY"])
             for requisite in requisites.values():
                 if requisite.get("DATE_MODIFY"):
-                    self.req_mark = _later(self.req_mark, requisite["DATE_MODIFY"])
+                    self.req_mark = later(self.req_mark, requisite["DATE_MODIFY"])
             stored += len(group)
         self.waiting = self.waiting[stored:]
         self.groups = []
@@ -174,15 +145,15 @@ def _read_step(env: SyncEnv, chain: Any, reader: _CompanyReader) -> None:
         reader.add(page.rows)
 
 
-def extract_crm(env: SyncEnv, mode: str = "incremental") -> dict[str, Any]:
-    """Companies (with their requisite) changed since the watermark − overlap, or all of them."""
+def read_companies(env: SyncEnv, mode: str) -> None:
+    """Companies (with their requisite) changed since the cursor − overlap, or all of them."""
     company_select, req_select = bitrix_select(env.mapping)
     req_select = sorted({*req_select, "DATE_MODIFY", "ENTITY_TYPE_ID"})
     company_select = sorted({*company_select, "DATE_MODIFY"})
-    since = _since(env, ENTITY, mode)
+    since = cursors.since(env, KEY, mode)
     started = datetime.now(UTC)
     reader = _CompanyReader(env, req_select)
-    reader.mark = env.staging.get_watermark("crm", ENTITY)
+    reader.mark = cursors.current(env, KEY)
     if since is not None:  # only kept for incremental runs, where few companies change
         reader.read_ids = set()
     flt = {} if since is None else {">=DATE_MODIFY": since}
@@ -193,13 +164,12 @@ def extract_crm(env: SyncEnv, mode: str = "incremental") -> dict[str, Any]:
         reader.req_mark = _requisite_changes(env, mode, company_select, reader, reader.read_ids)
     reader.flush()
     if mode == "full":  # every live company was just read: the ones not seen are gone
-        gone = env.staging.not_seen_since("crm", ENTITY, started)
-        env.count("crm_deleted", len(env.staging.mark_deleted("crm", ENTITY, gone)))
+        gone = env.staging.not_seen_since("crm", KEY, started)
+        env.count("crm_deleted", len(env.staging.mark_deleted("crm", KEY, gone)))
     if reader.mark:
-        env.staging.set_watermark("crm", pending(ENTITY), reader.mark)
+        cursors.stage(env, KEY, reader.mark)
     if reader.req_mark:
-        env.staging.set_watermark("crm", pending(REQUISITE_WM), reader.req_mark)
-    return dict(env.counters)
+        cursors.stage(env, REQUISITE_CURSOR, reader.req_mark)
 
 
 def _requisite_changes(
@@ -207,8 +177,8 @@ def _requisite_changes(
 ) -> str | None:
     """Requisites edited without their company changing (Bitrix24 does not touch the company's
     DATE_MODIFY then): re-read those companies. Returns the newest requisite DATE_MODIFY."""
-    since = _since(env, REQUISITE_WM, mode)
-    mark = _later(reader.req_mark, env.staging.get_watermark("crm", REQUISITE_WM))
+    since = cursors.since(env, REQUISITE_CURSOR, mode)
+    mark = later(reader.req_mark, cursors.current(env, REQUISITE_CURSOR))
     flt: dict[str, Any] = {"ENTITY_TYPE_ID": COMPANY_TYPE_ID}
     if since is not None:
         flt[">=DATE_MODIFY"] = since
@@ -216,7 +186,7 @@ def _requisite_changes(
     for page in env.crm.iter_list_batched("crm.requisite.list", filter=flt, select=select):
         for row in page:
             if row.get("DATE_MODIFY"):
-                mark = _later(mark, row["DATE_MODIFY"])
+                mark = later(mark, row["DATE_MODIFY"])
         ids = sorted({str(r["ENTITY_ID"]) for r in page} - read_ids)
         read_ids.update(ids)
         reader.add(_companies_by_id(env, ids, company_select))
@@ -241,75 +211,3 @@ def _companies_by_id(env: SyncEnv, ids: list[str], select: list[str]) -> list[di
                 raise result.errors[key]
             out += result.results.get(key) or []
     return out
-
-
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-# ----------------------------------------------------------------------------- 1C
-
-
-def extract_onec(env: SyncEnv, mode: str = "incremental") -> dict[str, Any]:
-    """New, changed (by ``DataVersion``) and deleted 1C counterparties into staging."""
-    progress = Progress("extract_onec")
-    scanned: set[str] = set()
-    changed: list[str] = []
-    for page in env.onec.list(
-        ONEC_SET, select=["Ref_Key", "DataVersion", "DeletionMark"], page_size=SCAN_PAGE
-    ):
-        known = env.staging.versions_of("onec", ENTITY, [str(row["Ref_Key"]) for row in page])
-        for row in page:
-            ref = str(row["Ref_Key"])
-            scanned.add(ref)
-            if mode == "full" or known.get(ref) != row.get("DataVersion"):
-                changed.append(ref)
-        del page, known  # one scan page in memory at a time, not two
-    gone = [
-        i for i, _v, deleted in env.staging.seen_versions("onec", ENTITY) if not deleted and i not in scanned
-    ]
-    env.count("onec_deleted", len(env.staging.mark_deleted("onec", ENTITY, gone)))
-    env.count("onec_scanned", len(scanned))
-    if changed:
-        _read_changed(
-            env,
-            changed,
-            full=mode == "full" or len(changed) > FULL_READ_SHARE * len(scanned),
-            progress=progress,
-        )
-    progress.finish()
-    return dict(env.counters)
-
-
-def _read_changed(env: SyncEnv, refs: list[str], *, full: bool, progress: Progress) -> None:
-    select = onec_select(env.mapping)
-    wanted = set(refs)
-    pages: Iterable[list[dict]]
-    if full:
-        pages = env.onec.list(ONEC_SET, select=select, page_size=1000)
-    else:
-        pages = (
-            env.onec.list_all(ONEC_SET, select=select, filter=F("Ref_Key").in_(guid(r) for r in part))
-            for part in _chunks(refs, FETCH_CHUNK)
-        )
-    for page in pages:
-        rows = [row for row in page if str(row["Ref_Key"]) in wanted]
-        by_ref = {str(row["Ref_Key"]): row for row in rows}
-        records = [onec_seen(row, env.mapping, _head_lookup(env, by_ref)) for row in rows]
-        result = env.staging.upsert_seen("onec", ENTITY, records)
-        env.count("onec_read", len(records))
-        env.count("onec_changed", len(result.to_sync))
-        progress.advance(len(records))
-
-
-def _head_lookup(env: SyncEnv, page: dict[str, dict]) -> Any:
-    """Find a branch's head in the same page first, then among the 1C records already in staging."""
-
-    def lookup(ref: str) -> Counterparty | None:
-        if ref in page:
-            seen = onec_seen(page[ref], env.mapping)
-            return Counterparty(**seen.normalised) if seen.match_key is not None else None
-        return canonical(env.staging.get_seen("onec", ENTITY, ref))
-
-    return lookup

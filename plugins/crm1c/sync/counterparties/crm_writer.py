@@ -1,124 +1,70 @@
-"""Load into Bitrix24: pending intents as ``batch`` requests of up to 50 commands (25 records).
+"""Counterparties into Bitrix24: a company and its requisite per record, in the engine's batch requests.
 
 A new company and its requisite go in one batch (the requisite refers to the company by
-``$result[…]``). Intents tried before by an interrupted attempt are first looked up by ``ORIGIN_ID``
-(the 1C Ref_Key we stamp on every company we create) and adopted if found: never a second company.
-A 1C deletion mark is not propagated as a CRM deletion (irreversible there); it is recorded instead.
+``$result[…]``). Creates tried before by an interrupted attempt are first looked up by ``ORIGIN_ID`` (the
+1C Ref_Key we stamp on every company we create) and adopted if found: never a second company. A 1C
+deletion mark is not propagated as a CRM deletion (irreversible there); it is recorded instead.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from crm1c.clients.errors import ExternalSystemError, OutcomeUnknown, RetryableError
 from crm1c.clients.phpquery import BatchRef
 from crm1c.domain.counterparty import Counterparty
 from crm1c.domain.counterparty_codec import to_bitrix
-from crm1c.domain.issues import Issue
-from crm1c.staging import SeenRecord, WriteIntent
-from crm1c.sync.counterparties.extract import COMPANY_TYPE_ID
-from crm1c.sync.counterparties.outcome import Outcome, settle_all, unexpected
-from crm1c.sync.counterparties.records import ENTITY, crm_seen, target_moved
-from crm1c.sync.runtime import Progress, SyncEnv
+from crm1c.staging import WriteIntent
+from crm1c.sync.counterparties.records import COMPANY_TYPE_ID, KEY, crm_seen
+from crm1c.sync.engine.load_crm import failed
+from crm1c.sync.runtime import SyncEnv
+from crm1c.sync.spec import Current, Outcome
 
-MAX_COMMANDS = 50  # per batch request
 LOOKUPS_PER_BATCH = 16  # three lookup commands per interrupted create: 48 per batch request
 
-
-def load_crm(env: SyncEnv) -> dict[str, Any]:
-    """Execute every pending CRM intent, packing each batch request with up to 50 commands."""
-    if env.dry_run:
-        return dict(env.counters)
-    progress = Progress("load_crm")
-    after = 0
-    while page := env.staging.pending_intents(ENTITY, "crm", after_id=after, limit=MAX_COMMANDS):
-        targets = [i.target_id for i in page if i.target_id]
-        seen = env.staging.seen_records("crm", ENTITY, external_ids=targets, include_deleted=True)
-        current = {r.external_id: r for r in seen}
-        intents = _fill_one_batch(env, page, current)
-        after = intents[-1].id
-        settle_all(env, _run_chunk(env, intents, current), progress.advance)  # one commit per chunk
-    progress.finish()
-    return dict(env.counters)
+Found = tuple[dict, dict | None]  # what an interrupted create left: the company and its requisite
 
 
-Current = dict[str, SeenRecord]  # the companies a chunk updates, as staging last saw them
+class CrmCompanyWriter:
+    """:class:`~crm1c.sync.spec.CrmWriter` of counterparties: ``crm.company`` + ``crm.requisite``."""
+
+    def size(self, env: SyncEnv, intent: WriteIntent, current: Current) -> int:
+        return 2 if intent.op == "create" else len(self.commands(env, intent, 0, None, current))
+
+    def lookup(self, env: SyncEnv, intents: list[WriteIntent]) -> tuple[dict[int, Any], dict[int, Outcome]]:
+        return _lookup(env, intents)
+
+    def commands(
+        self, env: SyncEnv, intent: WriteIntent, n: int, found: Found | None, current: Current
+    ) -> dict[str, Any]:
+        return _commands(env, intent, n, found, current)
+
+    def outcome(
+        self,
+        env: SyncEnv,
+        intent: WriteIntent,
+        n: int,
+        commands: dict[str, Any],
+        result: Any,
+        found: Found | None,
+        current: Current,
+    ) -> Outcome:
+        return _outcome(env, intent, n, commands, result, found, current)
 
 
-def _fill_one_batch(env: SyncEnv, intents: list[WriteIntent], current: Current) -> list[WriteIntent]:
-    """The leading intents whose commands fit in one batch request (a create takes two)."""
-    taken: list[WriteIntent] = []
-    total = 0
-    for intent in intents:
-        size = 2 if intent.op == "create" else len(_safe_commands(env, intent, 0, None, current)[0])
-        if taken and total + size > MAX_COMMANDS:
-            break
-        taken.append(intent)
-        total += size
-    return taken
-
-
-def _run_chunk(
-    env: SyncEnv, intents: list[WriteIntent], current: Current
-) -> list[tuple[WriteIntent, Outcome]]:
-    tried_before = [i for i in intents if i.tried_at is not None and i.op == "create"]
-    env.staging.mark_tried([i.id for i in intents])
-    env.checkpoint("after_intent")
-    try:
-        found, settled = _lookup(env, tried_before) if tried_before else ({}, {})
-        plans: list[tuple[WriteIntent, dict]] = []
-        for n, i in enumerate(intents):
-            if i.op != "create" and target_moved(i, current.get(i.target_id or "")):
-                settled[i.id] = Outcome(replan=True)
-            commands, failed = (
-                ({}, None) if i.id in settled else _safe_commands(env, i, n, found.get(i.id), current)
-            )
-            if failed is not None:
-                settled[i.id] = failed
-            plans.append((i, commands))
-        commands = {k: v for _, cmds in plans for k, v in cmds.items()}
-        result = env.crm.batch(commands, write=True) if commands else None
-    except (OutcomeUnknown, RetryableError) as exc:
-        return [(i, Outcome(retry=str(exc))) for i in intents]
-    env.checkpoint("after_external_create")
-    out = []
-    for n, (i, cmds) in enumerate(plans):
-        if i.id in settled:
-            out.append((i, settled[i.id]))
-            continue
-        try:
-            out.append((i, _outcome(env, i, n, cmds, result, found.get(i.id), current)))
-        except Exception as exc:  # one record's surprise must not stop the exchange: hold it, go on
-            out.append((i, unexpected(i, exc)))
-    return out
-
-
-def _safe_commands(
-    env: SyncEnv, intent: WriteIntent, n: int, found: tuple[dict, dict | None] | None, current: Current
-) -> tuple[dict, Outcome | None]:
-    """The intent's commands, or none and the outcome that holds it when building them failed."""
-    try:
-        return _commands(env, intent, n, found, current), None
-    except Exception as exc:
-        return {}, unexpected(intent, exc)
-
-
-def _lookup(
-    env: SyncEnv, intents: list[WriteIntent]
-) -> tuple[dict[int, tuple[dict, dict | None]], dict[int, Outcome]]:
+def _lookup(env: SyncEnv, intents: list[WriteIntent]) -> tuple[dict[int, Any], dict[int, Outcome]]:
     """Companies an interrupted attempt may already have created: ``intent id → (company, requisite)``;
     and the intents settled without a write: those whose counterparty was typed into the CRM meanwhile (a
     requisite with the same ИНН and КПП on a company that is not ours) are planned again, as a pair,
     instead of created twice; those whose lookup failed wait (without its answer a second company could
     be created)."""
-    found: dict[int, tuple[dict, dict | None]] = {}
+    found: dict[int, Any] = {}
     settled: dict[int, Outcome] = {}
     for start in range(0, len(intents), LOOKUPS_PER_BATCH):
         group = intents[start : start + LOOKUPS_PER_BATCH]
         result = env.crm.batch(_lookup_commands(env, group), write=False)
         for n, intent in enumerate(group):
             if error := result.errors.get(f"c{n}") or result.errors.get(f"k{n}"):
-                settled[intent.id] = _failed(error)
+                settled[intent.id] = failed(error)
                 continue
             companies = result.results.get(f"c{n}") or []
             if companies:
@@ -204,7 +150,7 @@ def _outcome(
     merged = _merged(intent)
     errors = {k: result.errors[k] for k in commands if result is not None and k in result.errors}
     if f"c{n}" in errors:
-        return _failed(errors[f"c{n}"])
+        return failed(errors[f"c{n}"])
     if intent.op == "mark_deleted":
         return Outcome(target_id=intent.target_id)  # recorded in the audit log, not deleted in the CRM
     if intent.op == "create" and found is None:
@@ -212,7 +158,7 @@ def _outcome(
     else:
         company_id = str(found[0]["ID"]) if found is not None else str(intent.target_id)
     company, requisite = to_bitrix(merged, env.mapping)
-    seen = current.get(company_id) if found is None else env.staging.get_seen("crm", ENTITY, company_id)
+    seen = current.get(company_id) if found is None else env.staging.get_seen("crm", KEY, company_id)
     old_company = (seen.raw["company"] if seen else None) or (found[0] if found else {})
     old_requisite = (seen.raw["requisite"] if seen else None) or (found[1] if found else None) or {}
     company_row = {**old_company, **company, "ID": company_id}
@@ -225,19 +171,6 @@ def _outcome(
         env.count("crm_requisite_errors")
     seen = crm_seen(company_row, requisite_row, env.mapping, dirty=f"r{n}" in errors)
     return Outcome(target_id=company_id, seen=seen, adopted=found is not None)
-
-
-def _failed(exc: ExternalSystemError) -> Outcome:
-    if isinstance(exc, OutcomeUnknown | RetryableError):
-        return Outcome(retry=str(exc))
-    return Outcome(
-        issue=Issue(
-            "*",
-            f"crm_{exc.code or exc.status}",
-            f"Битрикс24 отклонил запись: {exc.message}",
-            f"Bitrix24 rejected the write: {exc.message}",
-        )
-    )
 
 
 def _merged(intent: WriteIntent) -> Counterparty:

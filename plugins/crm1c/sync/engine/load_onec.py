@@ -1,0 +1,134 @@
+"""Load into 1C: execute pending intents exactly once, through a small pool of parallel connections.
+
+Before each chunk of external calls the intents are marked *tried* (committed). An intent that was
+already tried by an earlier, interrupted attempt is looked up in 1C by its key before anything is
+created, and adopted if found — so a crash or timeout at any point never creates a duplicate. An update
+whose target changed since it was planned is planned again instead (never older data over a newer edit).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from crm1c.clients.errors import (
+    ExternalSystemError,
+    NotFound,
+    OutcomeUnknown,
+    PeriodClosed,
+    PreconditionFailed,
+    RetryableError,
+    ValidationRejected,
+)
+from crm1c.domain.issues import DependencyPending, Issue, IssueError
+from crm1c.staging import SeenRecord, WriteIntent
+from crm1c.sync.engine.records import target_moved
+from crm1c.sync.engine.settle import settle_all, unexpected
+from crm1c.sync.runtime import Progress, SyncEnv
+from crm1c.sync.spec import EntitySpec, OneCWriter, Outcome
+
+CHUNK = 200
+
+Started = list[tuple[WriteIntent, Future]]
+
+
+def load_onec(spec: EntitySpec, env: SyncEnv) -> dict[str, Any]:
+    """Execute every pending 1C intent; those waiting for another write of this step get one more pass.
+
+    Pipelined: while the pool writes one chunk to 1C, the previous chunk is settled in staging (one
+    transaction per chunk)."""
+    if env.dry_run:
+        return dict(env.counters)
+    loader = _Loader(spec, env)
+    waiting: list[WriteIntent] = []
+    with ThreadPoolExecutor(max_workers=max(1, env.onec_pool), thread_name_prefix="onec") as pool:
+        after, running = 0, None
+        while intents := env.staging.pending_intents(spec.key, "onec", after_id=after, limit=CHUNK):
+            after = intents[-1].id
+            started = loader.start(pool, intents, final=False)
+            if running is not None:
+                waiting += loader.settle(running)
+            running = started
+        if running is not None:
+            waiting += loader.settle(running)
+        if waiting:
+            retry = loader.start(pool, [env.staging.get_intent(i.id) for i in waiting], final=True)
+            loader.settle(retry)
+    loader.progress.finish()
+    return dict(env.counters)
+
+
+class _Loader:
+    def __init__(self, spec: EntitySpec, env: SyncEnv) -> None:
+        self.spec, self.env = spec, env
+        self.writer: OneCWriter = spec.writers["onec"]
+        self.progress = Progress("load_onec")
+
+    def start(self, pool: ThreadPoolExecutor, intents: list[WriteIntent], *, final: bool) -> Started:
+        """Mark the chunk tried (committed), then hand its writes to the pool with the records they update."""
+        env = self.env
+        tried_before = {i.id for i in intents if i.tried_at is not None}
+        targets = [i.target_id for i in intents if i.op != "create" and i.target_id]
+        known = env.staging.seen_records("onec", self.spec.key, external_ids=targets, include_deleted=True)
+        current = {r.external_id: r for r in known}
+        env.staging.mark_tried([i.id for i in intents])
+        env.checkpoint("after_intent")
+        return [
+            (i, pool.submit(self.apply, i, i.id in tried_before, final, current.get(i.target_id or "")))
+            for i in intents
+        ]
+
+    def settle(self, started: Started) -> list[WriteIntent]:
+        """Record the chunk's outcomes in one staging transaction; returns the intents that wait."""
+        outcomes = [(intent, future.result()) for intent, future in started]
+        done = [(i, o) for i, o in outcomes if o.wait is None]
+        settle_all(self.spec, self.env, done, self.progress.advance)
+        return [i for i, o in outcomes if o.wait is not None]
+
+    def apply(
+        self, intent: WriteIntent, maybe_written: bool, final: bool, current: SeenRecord | None
+    ) -> Outcome:
+        env, writer = self.env, self.writer
+        merged = self.spec.model(**intent.payload["merged"])
+        try:
+            if intent.op == "create":
+                if maybe_written:
+                    ours, others = writer.find(env, merged)
+                    if ours is not None:
+                        return self.written(ours, adopted=True)
+                    if others:  # typed in 1C meanwhile: match and merge it as a partner, never adopt it
+                        return Outcome(replan=True)
+                row = env.onec.create(writer.entity_set, writer.body(env, intent, merged, None))
+                env.checkpoint("after_external_create")
+                return self.written(row)
+            if current is None:
+                return Outcome(retry="the 1C record is not in staging yet")
+            if target_moved(intent, current):
+                return Outcome(replan=True)
+            body = writer.body(env, intent, merged, current.raw)
+            return self.written(env.onec.update(writer.entity_set, intent.target_id, body, current.version))
+        except DependencyPending as exc:
+            return Outcome(issue=exc.issue) if final else Outcome(wait=exc.issue)
+        except IssueError as exc:
+            return Outcome(issue=exc.issue)
+        except PreconditionFailed:
+            return Outcome(replan=True)
+        except (PeriodClosed, ValidationRejected, NotFound) as exc:
+            return Outcome(issue=_rejected(exc))
+        except (OutcomeUnknown, RetryableError) as exc:
+            return Outcome(retry=str(exc))
+        except Exception as exc:  # one record's surprise must not stop the exchange: hold it, go on
+            return unexpected(intent, exc)
+
+    def written(self, row: dict, adopted: bool = False) -> Outcome:
+        seen = self.writer.seen(self.env, row)
+        return Outcome(target_id=str(row["Ref_Key"]), seen=seen, adopted=adopted)
+
+
+def _rejected(exc: ExternalSystemError) -> Issue:
+    return Issue(
+        "*",
+        f"onec_{exc.code or exc.status}",
+        f"1С отклонила запись: {exc.message}",
+        f"1C rejected the write: {exc.message}",
+    )

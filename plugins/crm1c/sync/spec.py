@@ -1,0 +1,146 @@
+"""An entity specification: all the engine knows about one synced entity.
+
+The engine (:mod:`crm1c.sync.engine`) runs extract → plan → load → publish for any entity. An entity plugs
+in its canonical model and rules (identity key, validation, three-way merge, where each system keeps the
+other's id) and, per system, a reader (what changed → staging) and a writer (queued writes → the system).
+An entity without a writer for a system is never written there (e.g. nomenclature: 1C is the master).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from crm1c.domain.issues import Issue
+from crm1c.staging import SeenInput, SeenRecord, WriteIntent
+
+if TYPE_CHECKING:
+    from crm1c.sync.runtime import SyncEnv
+
+
+@dataclass
+class Outcome:
+    """What happened to one write intent: ``target_id`` and ``seen`` when written or adopted; ``issue`` when
+    the target refused it for good (the record is held); ``retry`` when the result is unknown or must wait
+    (left pending); ``replan`` when the target changed under us (planned again after the next extract);
+    ``wait`` when it depends on another write of the same step (tried once more at the end of it)."""
+
+    target_id: str | None = None
+    seen: SeenInput | None = None
+    adopted: bool = False
+    issue: Issue | None = None
+    retry: str | None = None
+    replan: bool = False
+    wait: Issue | None = None
+
+
+#: The records a chunk of intents updates, as staging last saw them (by external id).
+Current = dict[str, SeenRecord]
+
+
+class Reader(Protocol):
+    """Reads what changed in one system into staging (``upsert_seen``, dirty); ``mode`` is incremental or
+    full (full also tombstones records that are gone). Counters go to ``env.count``."""
+
+    def __call__(self, env: SyncEnv, mode: str) -> None: ...
+
+
+class OneCWriter(Protocol):
+    """Writes records to 1C one request each (the engine runs them in a pool and settles them in chunks).
+
+    ``body`` raises :class:`~crm1c.domain.issues.IssueError` to hold the record, or
+    :class:`~crm1c.domain.issues.DependencyPending` when it needs another write of the same step first.
+    """
+
+    entity_set: str
+
+    def body(self, env: SyncEnv, intent: WriteIntent, merged: Any, current: dict | None) -> dict[str, Any]:
+        """The JSON to send: every field for a create (``current`` None), the intent's fields for an update
+        of ``current`` (the object as 1C last returned it)."""
+        ...
+
+    def find(self, env: SyncEnv, merged: Any) -> tuple[dict | None, list[dict]]:
+        """After an interrupted create: ``(ours, others)``, the live objects carrying the record's key; ours
+        is the one the earlier attempt created (tagged with our link), others were typed by people."""
+        ...
+
+    def seen(self, env: SyncEnv, row: dict[str, Any]) -> SeenInput:
+        """The staging record of an object 1C returned after a write."""
+        ...
+
+
+class CrmWriter(Protocol):
+    """Writes records to Bitrix24 in ``batch`` requests of up to 50 commands."""
+
+    def size(self, env: SyncEnv, intent: WriteIntent, current: Current) -> int:
+        """How many batch commands the intent needs."""
+        ...
+
+    def lookup(
+        self, env: SyncEnv, intents: list[WriteIntent]
+    ) -> tuple[dict[int, Any], dict[int, Outcome]]:
+        """Interrupted creates: ``found`` (intent id → what the earlier attempt created, adopted) and
+        ``settled`` (intent id → outcome without a write: a twin typed meanwhile, a lookup that failed)."""
+        ...
+
+    def commands(
+        self, env: SyncEnv, intent: WriteIntent, n: int, found: Any, current: Current
+    ) -> dict[str, Any]:
+        """The intent's batch commands, keyed uniquely by ``n`` (its position in the request)."""
+        ...
+
+    def outcome(
+        self,
+        env: SyncEnv,
+        intent: WriteIntent,
+        n: int,
+        commands: dict[str, Any],
+        result: Any,
+        found: Any,
+        current: Current,
+    ) -> Outcome:
+        """What the batch ``result`` means for this intent."""
+        ...
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """One entity: its canonical model and rules, and its readers and writers per system (its DAG-level
+names live in :class:`crm1c.sync.entities.EntityRef`, which loads this on demand).
+
+    Attributes:
+        key: the staging entity name (seen records, xref, intents, quarantine), e.g. ``"counterparty"``.
+        model: the canonical record (pydantic); staging keeps it as JSON (``model(**json)``).
+        noun: how messages name several of them, Russian and English (``"контрагентов"``, ...).
+        identity_key: the business key that matches records across systems (None: cannot be matched).
+        key_field: the field a duplicate key is reported on (e.g. ``"inn"``).
+        content_hash: the hash of the synced content (what makes two records equal).
+        validate: the record's problems under the mapping (empty: it can be synced).
+        tombstone: the record as deleted at its source.
+        merge_rules: mapping → what :attr:`merge` needs (e.g. who owns which field), once per plan.
+        merge: ``(base, crm, onec, rules)`` → :class:`~crm1c.domain.merge.MergeResult` (``merged``,
+            ``to_crm``, ``to_onec``, ``conflicts``); None on a side means absent there.
+        link_slots: system → the model field holding that system's id (``{"crm": "crm_id", ...}``).
+        readers: system → :class:`Reader`.
+        writers: ``"onec"`` → :class:`OneCWriter`, ``"crm"`` → :class:`CrmWriter`; a system without one
+            is never written.
+        cursors: the CRM watermarks ``publish`` promotes once the run's writes are done.
+        summed: the step counters ``publish`` adds up for the asset event.
+    """
+
+    key: str
+    model: Callable[..., Any]
+    noun: tuple[str, str]
+    identity_key: Callable[[Any], str | None]
+    key_field: str
+    content_hash: Callable[[Any], str]
+    validate: Callable[[Any, Any], list[Issue]]
+    tombstone: Callable[[Any], Any]
+    merge_rules: Callable[[Any], Any]
+    merge: Callable[[Any, Any, Any, Any], Any]
+    link_slots: Mapping[str, str]
+    readers: Mapping[str, Reader]
+    writers: Mapping[str, Any]
+    cursors: tuple[str, ...] = ()
+    summed: tuple[str, ...] = field(default=())
