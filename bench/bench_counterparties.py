@@ -35,7 +35,6 @@ import logging
 import math
 import os
 import pstats
-import resource
 import signal
 import socket
 import ssl
@@ -48,7 +47,6 @@ import urllib.request
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -63,20 +61,22 @@ ONEC_USER, ONEC_PASSWORD = "Интеграция", "contour"
 BITRIX_USER, BITRIX_TOKEN = "1", "contour0webhook0token"
 STEPS = ("extract_crm", "extract_onec", "plan", "load_onec", "load_crm", "publish")
 
-# The ceilings of reliability.md §4 (Bitrix24 standard plan) and the issue's targets.
-DRAIN = 2.0  # requests/s
-BURST = 50  # requests before the bucket blocks
-ROWS_PER_READ = 50 * 50  # 50 list calls × 50 rows in one batch request
-READ_CEILING = ROWS_PER_READ * DRAIN  # 5,000 rows/s
-CMDS_PER_WRITE = 50
-WRITE_CEILING = CMDS_PER_WRITE * DRAIN  # 100 commands/s
-ONEC_LATENCY_MS = 20.0
-TARGET_READ, TARGET_WRITE, TARGET_ONEC = 0.90, 0.90, 0.80
-TARGET_NOCHANGE_CALLS = 5
-TARGET_RSS_RATIO = 1.5
-
 PY = sys.executable
 log = logging.getLogger("bench")
+
+from bench.ceilings import DRAIN, ONEC_LATENCY_MS  # noqa: E402
+from bench.measure import (  # noqa: E402
+    ONEC_WRITE_VERBS,
+    CrmEvent,
+    Phase,
+    TimedStaging,
+    cpu_times,
+    current_rss_mb,
+    fmt_counters,
+    maxrss_mb,
+    phase_summary,
+)
+from bench.report import load_saved, report  # noqa: E402
 
 
 def say(msg: str) -> None:
@@ -211,18 +211,6 @@ class LimiterProbe:
         self.inner.penalize()
 
 
-@dataclass
-class CrmEvent:
-    sent: float  # perf_counter when the request left (after the limiter)
-    done: float
-    rows: int  # list rows returned (all sub-commands)
-    cmds: int  # commands in a batch (1 for a plain call)
-    write: bool
-    waited: float
-    server_s: float  # the portal's own "processing" time
-    wasted: int = 0  # rows of chained list calls past the end (returned, discarded by the client)
-
-
 class Recorder:
     """Per-request instrumentation of both clients (Bitrix24: one event per request; 1C: counters only,
     so that 100k writes do not inflate the RSS being measured)."""
@@ -320,63 +308,6 @@ class Recorder:
             return dict(self.onec), dict(self.onec_time)
 
 
-def maxrss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
-
-
-def current_rss_mb() -> float:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
-CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def cpu_times(contour_pid: int | None) -> tuple[float, float, float]:
-    """(busy CPU seconds of the whole machine, of this process, of the contour process). The difference is
-    what other processes used: the machine is shared, so each step reports it as a noise indicator."""
-    busy = own = contour = 0.0
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-        values = [int(x) for x in fields]
-        busy = (sum(values[:8]) - values[3] - values[4]) / CLK_TCK  # minus idle and iowait
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    own = usage.ru_utime + usage.ru_stime
-    if contour_pid:
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            stat = Path(f"/proc/{contour_pid}/stat").read_text().rsplit(")", 1)[1].split()
-            contour = (int(stat[11]) + int(stat[12])) / CLK_TCK
-    return busy, own, contour
-
-
-@dataclass
-class Phase:
-    name: str
-    t0: float
-    t1: float = 0.0
-    crm_i0: int = 0
-    crm_i1: int = 0
-    onec: dict = field(default_factory=dict)
-    onec_time: dict = field(default_factory=dict)
-    counters: dict = field(default_factory=dict)
-    note: str = ""
-    maxrss_mb: float = 0.0
-    rss_mb: float = 0.0
-    staging: dict = field(default_factory=dict)
-    settle_s: float = 0.0
-    switched_at: float | None = None  # when the Bitrix24 limit was lifted inside this step
-    planned: int = 0  # records through plan._plan_one
-    cpu: dict = field(default_factory=dict)
-    settled: int = 0  # intents through outcome.settle_all
-
-    @property
-    def seconds(self) -> float:
-        return self.t1 - self.t0
-
-
 class CappedStaging:
     """The staging repository, but ``pending_intents`` of one target stops after ``cap`` intents or after
     ``deadline`` (perf_counter): lets the bench measure a load step on a slice of the queue."""
@@ -408,70 +339,6 @@ class CappedStaging:
 
 class Interrupted(BaseException):
     """The orchestrator's time budget ran out (SIGTERM): stop, keep what was measured."""
-
-
-class _TimedContext:
-    """A staging context manager (``transaction()`` or ``batch()``): its enter and its exit (the commit) are
-    timed; a ``batch()`` view is wrapped so that the calls made through it are timed too."""
-
-    def __init__(self, cm: Any, owner: TimedStaging, name: str, wrap: bool) -> None:
-        self._cm, self._owner, self._name, self._wrap = cm, owner, name, wrap
-
-    def __enter__(self) -> Any:
-        t0 = time.perf_counter()
-        try:
-            value = self._cm.__enter__()
-        finally:
-            self._owner.add(self._name, time.perf_counter() - t0)
-        return TimedStaging(value, sink=self._owner) if self._wrap else value
-
-    def __exit__(self, *exc: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return self._cm.__exit__(*exc)
-        finally:
-            self._owner.add(f"{self._name}(commit)", time.perf_counter() - t0)
-
-
-class TimedStaging:
-    """The staging repository with the wall time of every call added up per method (thread-safe):
-    attributes time to the database without cProfile's overhead. ``sink``: add to another instance's sums
-    (the view of a ``batch()``)."""
-
-    def __init__(self, inner: Any, sink: TimedStaging | None = None) -> None:
-        self._inner = inner
-        self._sink = sink
-        self._lock = threading.Lock()
-        self.seconds: defaultdict[str, float] = defaultdict(float)
-        self.calls: Counter[str] = Counter()
-
-    def add(self, name: str, dt: float) -> None:
-        if self._sink is not None:
-            self._sink.add(name, dt)
-            return
-        with self._lock:
-            self.seconds[name] += dt
-            self.calls[name] += 1
-
-    def snapshot(self) -> tuple[dict, dict]:
-        with self._lock:
-            return dict(self.seconds), dict(self.calls)
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._inner, name)
-        if not callable(attr) or name.startswith("_"):
-            return attr
-        if name in ("transaction", "batch"):
-            return lambda *a, **k: _TimedContext(attr(*a, **k), self, name, wrap=name == "batch")
-
-        def timed(*a: Any, **k: Any) -> Any:
-            t0 = time.perf_counter()
-            try:
-                return attr(*a, **k)
-            finally:
-                self.add(name, time.perf_counter() - t0)
-
-        return timed
 
 
 class Worker:
@@ -569,7 +436,7 @@ class Worker:
             log.info("---- phase %s", name)
         ph = Phase(name, time.perf_counter(), crm_i0=len(self.rec.crm_events), note=note)
         onec0, onec_t0 = self.rec.onec_snapshot()
-        st0, _calls0 = self.staging.snapshot()
+        st0 = self.staging.snapshot()
         settle0 = self.timers["settle"]
         planned0, settled0 = self.timers["planned_records"], self.timers["settled"]
         cpu0 = cpu_times(self.args.contour_pid)
@@ -597,7 +464,7 @@ class Worker:
             ph.onec = {k: v - onec0.get(k, 0) for k, v in onec1.items() if v - onec0.get(k, 0)}
             ph.onec_time = {k: v - onec_t0.get(k, 0) for k, v in onec_t1.items()}
             ph.maxrss_mb, ph.rss_mb = maxrss_mb(), current_rss_mb()
-            st1, _calls1 = self.staging.snapshot()
+            st1 = self.staging.snapshot()
             ph.staging = {k: v - st0.get(k, 0.0) for k, v in st1.items() if v - st0.get(k, 0.0) > 0.0005}
             ph.settle_s = self.timers["settle"] - settle0
             cpu1 = cpu_times(self.args.contour_pid)
@@ -613,7 +480,7 @@ class Worker:
             if "INTERRUPTED" in ph.note and (ph.planned or ph.settled):
                 ph.note += f" after {ph.planned} planned / {ph.settled} settled records"
             self.phases.append(ph)
-            self.result["phases"].append(self.phase_summary(ph))
+            self.result["phases"].append(phase_summary(ph, self.rec.crm_events[ph.crm_i0 : ph.crm_i1]))
             if self.args.profile and self.profiles:
                 self.result["profile"] = {
                     k: _profile_text(v, self.args.profile_top) for k, v in self.profiles.items()
@@ -622,7 +489,7 @@ class Worker:
             say(
                 f"N={self.n} {name}: {ph.seconds:.1f}s, bitrix {ph.crm_i1 - ph.crm_i0} req, "
                 f"1C {sum(v for k, v in ph.onec.items() if k.isupper())} req, "
-                f"{_fmt_counters(ph.counters)} rss {ph.rss_mb:.0f}MB peak {ph.maxrss_mb:.0f}MB"
+                f"{fmt_counters(ph.counters)} rss {ph.rss_mb:.0f}MB peak {ph.maxrss_mb:.0f}MB"
             )
 
     def step(self, name: str, run_id: str, mode: str = "incremental", staging: Any = None, **kw: Any) -> dict:
@@ -800,7 +667,7 @@ class Worker:
 
     def wrote(self, phases: list[Phase]) -> int:
         crm = sum(1 for ph in phases for e in self.rec.crm_events[ph.crm_i0 : ph.crm_i1] if e.write)
-        onec = sum(ph.onec.get(v, 0) for ph in phases for v in ("POST", "PATCH", "PUT", "DELETE", "MERGE"))
+        onec = sum(ph.onec.get(v, 0) for ph in phases for v in ONEC_WRITE_VERBS)
         return crm + onec
 
     def converge(self, label: str, limit: int = 6) -> list[list[Phase]]:
@@ -893,73 +760,6 @@ class Worker:
         result["onec_client_stats"] = self.onec.stats.snapshot()
         result["crm_errors"] = dict(self.rec.crm_errors)
         self.save()
-
-    def phase_summary(self, ph: Phase) -> dict:
-        events = self.rec.crm_events[ph.crm_i0 : ph.crm_i1]
-        reads = [e for e in events if not e.write]
-        writes = [e for e in events if e.write]
-        out = {
-            "name": ph.name,
-            "note": ph.note,
-            "seconds": ph.seconds,
-            "counters": ph.counters,
-            "maxrss_mb": ph.maxrss_mb,
-            "rss_mb": ph.rss_mb,
-            "crm_requests": len(events),
-            "crm_read_requests": len(reads),
-            "crm_write_requests": len(writes),
-            "crm_rows": sum(e.rows for e in reads),
-            "crm_wasted_rows": sum(e.wasted for e in reads),
-            "crm_cmds_written": sum(e.cmds for e in writes),
-            "crm_read_cmds": sum(e.cmds for e in reads),
-            "crm_waited_s": sum(e.waited for e in events),
-            "crm_server_s": sum(e.server_s for e in events),
-            "crm_http_s": sum(e.done - e.sent for e in events),
-            "onec": ph.onec,
-            "onec_time": ph.onec_time,
-            "staging_s": sum(v for k, v in ph.staging.items()),
-            "staging_top": dict(sorted(ph.staging.items(), key=lambda kv: -kv[1])[:6]),
-            "settle_s": ph.settle_s,
-            "planned": ph.planned,
-            "settled": ph.settled,
-            "cpu": ph.cpu,
-        }
-        cut = ph.switched_at or ph.t1
-        std = [e for e in reads if e.sent < cut]
-        out["read_std"] = {
-            "requests": len(std),
-            "rows": sum(e.rows for e in std),
-            "seconds": cut - ph.t0,
-            "switched": ph.switched_at is not None,
-        }
-        out["read_steady"] = _steady(std, cut, lambda e: e.rows)
-        out["write_steady"] = _steady(writes, ph.t1, lambda e: e.cmds)
-        return out
-
-
-def _steady(events: list[CrmEvent], t_end: float, amount: Callable[[CrmEvent], int]) -> dict | None:
-    """Rate over the rate-bound part: from the send of the first request that waited for the bucket to the
-    end of the step, plus one drain interval (the bucket slot of that first request). With a full bucket
-    and no other cost that is exactly ``amount per request × DRAIN``."""
-    first = next((i for i, e in enumerate(events) if e.waited > 0.01), None)
-    kind = "rate-bound"
-    if first is None:
-        if len(events) <= BURST + 1:
-            return None  # all within the burst: nothing to say about the steady state
-        # more requests than the burst and none waited: the client + portal pipeline is slower than the
-        # ceiling, so its own rate after the burst is the steady rate
-        first, kind = BURST, "pipeline-bound (no request waited)"
-    tail = events[first:]
-    window = t_end - tail[0].sent + 1.0 / DRAIN
-    total = sum(amount(e) for e in tail)
-    return {"requests": len(tail), "amount": total, "window_s": window, "per_s": total / window, "kind": kind}
-
-
-def _fmt_counters(c: dict) -> str:
-    keys = [
-        k for k in sorted(c) if isinstance(c.get(k), int | float) and c.get(k) and not k.startswith("open_")
-    ]
-    return ", ".join(f"{k}={c[k]}" for k in keys[:12]) + ("; " if keys else "")
 
 
 def worker_main(args: argparse.Namespace) -> int:
@@ -1179,490 +979,6 @@ def _recreate_pg(url: str) -> None:
     admin.dispose()
 
 
-# ================================================================================================ report
-
-
-def _ph(result: dict, name: str) -> dict | None:
-    return next((p for p in result["phases"] if p["name"] == name), None)
-
-
-def _phs(result: dict, prefix: str) -> list[dict]:
-    return [p for p in result["phases"] if p["name"].startswith(prefix + ".")]
-
-
-def _sum(phases: list[dict], key: str) -> float:
-    return sum(p[key] for p in phases)
-
-
-def _onec_calls(phases: list[dict]) -> int:
-    return sum(v for p in phases for k, v in p["onec"].items() if k.isupper())
-
-
-def _onec_writes(phases: list[dict]) -> int:
-    return sum(p["onec"].get(v, 0) for p in phases for v in ("POST", "PATCH", "PUT", "DELETE", "MERGE"))
-
-
-def _run_records(phases: list[dict]) -> int:
-    return sum(p["counters"].get("crm_read", 0) + p["counters"].get("onec_read", 0) for p in phases)
-
-
-def _steady_fraction(st: dict | None, fill: float, ceiling: float) -> float | None:
-    """Steady rate ÷ ceiling. A pipeline-bound rate above what the ceiling allows at this fill means the
-    engine is faster than the portal: in a long run the bucket binds, at ``fill × ceiling``."""
-    if not st:
-        return None
-    rate = st["per_s"]
-    if str(st.get("kind", "")).startswith("pipeline"):
-        rate = min(rate, fill * ceiling)
-    return rate / ceiling
-
-
-def _cpu(p: dict) -> str:
-    c = p.get("cpu") or {}
-    if not c:
-        return "-"
-    return f"{c['sync']:.2f}/{c['contour']:.2f}/{c['others']:.2f}"
-
-
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
-
-
-class Table:
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, ...]] = []
-
-    def add(self, *cells: Any) -> None:
-        self.rows.append(tuple(str(c) for c in cells))
-
-    def render(self, header: tuple[str, ...]) -> str:
-        rows = [header, *self.rows]
-        widths = [max(len(r[i]) for r in rows if i < len(r)) for i in range(len(header))]
-        line = "  ".join("-" * w for w in widths)
-        out = ["  ".join(c.ljust(w) for c, w in zip(rows[0], widths, strict=False)), line]
-        out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) for r in rows[1:]]
-        return "\n".join(out)
-
-
-def report(results: list[dict], pools: list[int]) -> str:
-    parts: list[str] = []
-    verdicts = Table()
-    for r in results:
-        n = r["n"]
-        nodelay = ", contour with TCP_NODELAY (what-if)" if r.get("contour_nodelay") else ""
-        nodelay += ", staging ANALYZEd (what-if)" if r.get("analyze_staging") else ""
-        parts.append(
-            f"\n================ N = {n:,} counterparties (staging: {r['staging']}{nodelay}) ================"
-        )
-        code = r.get("code") or {}
-        parts.append(
-            f"code: git {code.get('head')}, uncommitted {', '.join(code.get('dirty') or []) or 'none'}; "
-            f"sources sha1 {code.get('sources_sha1')}"
-            + (
-                "  (plugins/ or contour/ changed on disk during the run; figures: code loaded at start)"
-                if r.get("code_changed_during_run")
-                else ""
-            )
-        )
-        server = r.get("bitrix_server") or {}
-        parts.append(
-            f"seed {r['seed_s']:.0f}s; worker wall {r['worker_wall_s']:.0f}s; "
-            f"peak RSS {r['peak_rss_mb']:.0f} MB; "
-            f"Bitrix24 server: {server.get('requests')} requests, "
-            f"{server.get('rejected_503')} × 503, {server.get('rejected_429')} × 429, "
-            f"max {server.get('max_requests_per_1s')} req in 1 s; "
-            f"client errors {r.get('crm_errors') or 'none'}"
-        )
-        if r.get("partial"):
-            parts.append(
-                "PARTIAL: the time budget ran out during "
-                f"{r['phases'][-1]['name'] if r['phases'] else 'set-up'}; "
-                "figures below cover the steps that ran"
-            )
-        # -- runs overview
-        t = Table()
-        for label, title in (
-            ("A", "A full sync (first)"),
-            ("N0", "N0 incremental, no change"),
-            ("I1", "I1 incremental, 1% edited each side"),
-            ("B", "B full re-sync, nothing to write"),
-        ):
-            phs = _phs(r, label)
-            if not phs:
-                continue
-            secs = _sum(phs, "seconds")
-            recs = _run_records(phs)
-            t.add(
-                title,
-                f"{secs:.1f}",
-                f"{recs:,}",
-                f"{recs / secs:,.0f}" if secs else "-",
-                f"{n / secs:,.0f}" if secs and label in ("A", "B") else "-",
-                int(_sum(phs, "crm_requests")),
-                _onec_calls(phs),
-                int(_sum(phs, "crm_write_requests")),
-                _onec_writes(phs),
-            )
-        for i in range(1, 10):
-            phs = _phs(r, f"C{i}")
-            if phs:
-                t.add(
-                    f"C{i} incremental (converging)",
-                    f"{_sum(phs, 'seconds'):.1f}",
-                    f"{_run_records(phs):,}",
-                    "-",
-                    "-",
-                    int(_sum(phs, "crm_requests")),
-                    _onec_calls(phs),
-                    int(_sum(phs, "crm_write_requests")),
-                    _onec_writes(phs),
-                )
-        parts.append(
-            t.render(
-                (
-                    "run",
-                    "seconds",
-                    "records read",
-                    "records/s",
-                    "N/s",
-                    "B24 HTTP",
-                    "1C HTTP",
-                    "B24 write req",
-                    "1C write req",
-                )
-            )
-        )
-        # -- steps of A
-        t = Table()
-        for p in _phs(r, "A"):
-            t.add(
-                p["name"],
-                f"{p['seconds']:.1f}",
-                p["crm_requests"],
-                p["crm_rows"],
-                p["crm_cmds_written"],
-                f"{p['crm_waited_s']:.1f}",
-                f"{p['crm_http_s'] - p['crm_server_s']:.1f}",
-                f"{p['crm_server_s']:.1f}",
-                _onec_calls([p]),
-                _onec_writes([p]),
-                p["onec"].get("rows", 0),
-                f"{sum(p['onec_time'].values()):.1f}",
-                f"{p.get('staging_s', 0):.1f}",
-                f"{p.get('settle_s', 0):.1f}",
-                f"{p['maxrss_mb']:.0f}",
-                _cpu(p),
-                p["note"] or _fmt_counters(p["counters"]).rstrip("; "),
-            )
-        parts.append("\nSteps of run A (first full sync):")
-        parts.append(
-            t.render(
-                (
-                    "step",
-                    "s",
-                    "B24 req",
-                    "B24 rows",
-                    "B24 cmds w",
-                    "B24 limiter s",
-                    "B24 transport s",
-                    "B24 server s",
-                    "1C req",
-                    "1C writes",
-                    "1C rows",
-                    "1C http s (Σ threads)",
-                    "staging s",
-                    "settle s",
-                    "peak MB",
-                    f"cores sync/contour/others (of {os.cpu_count()})",
-                    "note / engine counters",
-                )
-            )
-        )
-        if r.get("pending_after_A"):
-            parts.append(f"pending intents after A: {r['pending_after_A']}")
-        parts.append("Staging time by repository method (top 4 per step of A; seconds, summed over threads):")
-        for p in _phs(r, "A"):
-            top = ", ".join(f"{k} {v:.1f}" for k, v in list((p.get("staging_top") or {}).items())[:4])
-            throughput = ""
-            if p.get("planned"):
-                throughput = f"; {p['planned'] / p['seconds']:.0f} records/s through plan"
-            elif p.get("settled"):
-                throughput = f"; {p['settled'] / p['seconds']:.0f} intents/s settled"
-            parts.append(f"  {p['name']:<22} {top or '-'}{throughput}")
-        # -- Bitrix reads
-        a_ex, b_ex = _ph(r, "A.extract_crm"), _ph(r, "B.extract_crm")
-        parts.append(
-            "\nBitrix24 reads (extract_crm, full): ceiling 2,500 rows/request × 2 req/s = 5,000 rows/s"
-        )
-        t = Table()
-        read_fraction, read_source = None, "-"
-        for label, p in (("A whole run, fresh bucket", a_ex), ("B saturated bucket", b_ex)):
-            if not p:
-                continue
-            std = p.get("read_std") or {
-                "requests": p["crm_read_requests"],
-                "rows": p["crm_rows"],
-                "seconds": p["seconds"],
-                "switched": False,
-            }
-            if std["switched"]:
-                label += f" (first {std['seconds']:.0f}s, standard plan)"
-            reqs, rows, secs = std["requests"], std["rows"], std["seconds"]
-            fill = rows / (reqs * ROWS_PER_READ) if reqs else 0
-            ideal = max(0, math.ceil(rows / ROWS_PER_READ) - BURST) / DRAIN
-            st = p["read_steady"]
-            steady = _steady_fraction(st, fill, READ_CEILING)
-            if steady is not None and (label.startswith("B") or read_fraction is None):
-                read_fraction, read_source = steady, label.split()[0]
-            t.add(
-                label,
-                reqs,
-                f"{rows:,}",
-                f"{rows / reqs:,.0f}" if reqs else "-",
-                _pct(fill),
-                f"{secs:.1f}",
-                f"{rows / secs:,.0f}" if secs else "-",
-                f"{ideal:.1f}",
-                f"{st['per_s']:,.0f} ({st['requests']} req / {st['window_s']:.1f}s"
-                + (", pipeline-bound)" if st.get("kind", "").startswith("pipeline") else ")")
-                if st
-                else "n/a (all within burst)",
-                _pct(steady),
-            )
-        parts.append(
-            t.render(
-                (
-                    "measurement",
-                    "requests",
-                    "rows",
-                    "rows/req",
-                    "fill",
-                    "s",
-                    "rows/s whole",
-                    "ideal s (fresh bucket)",
-                    "steady rows/s",
-                    "steady ÷ 5,000",
-                )
-            )
-        )
-        # -- Bitrix writes
-        parts.append(
-            "\nBitrix24 writes (load_crm, standard plan window): "
-            "ceiling 50 commands/request × 2 req/s = 100/s"
-        )
-        p = _ph(r, "A.load_crm.standard")
-        write_fraction = None
-        if p:
-            reqs, cmds = p["crm_write_requests"], p["crm_cmds_written"]
-            st = p["write_steady"]
-            write_fraction = _steady_fraction(
-                st, cmds / (reqs * CMDS_PER_WRITE) if reqs else 0, WRITE_CEILING
-            )
-            t = Table()
-            t.add(
-                reqs,
-                f"{cmds:,}",
-                f"{cmds / reqs:.1f}" if reqs else "-",
-                _pct(cmds / (reqs * CMDS_PER_WRITE)) if reqs else "-",
-                f"{p['seconds']:.1f}",
-                f"{cmds / p['seconds']:.1f}" if p["seconds"] else "-",
-                f"{st['per_s']:.1f} ({st['requests']} req / {st['window_s']:.1f}s"
-                + (", pipeline-bound)" if st.get("kind", "").startswith("pipeline") else ")")
-                if st
-                else "n/a",
-                _pct(write_fraction),
-                p["crm_read_requests"],
-            )
-            parts.append(
-                t.render(
-                    (
-                        "write req",
-                        "commands",
-                        "cmds/req",
-                        "fill",
-                        "s",
-                        "cmds/s whole",
-                        "steady cmds/s",
-                        "steady ÷ 100",
-                        "read req in step",
-                    )
-                )
-            )
-            u = _ph(r, "A.load_crm.unlimited")
-            if u:
-                parts.append(
-                    f"  (window over; the rest, {u['crm_cmds_written']:,} commands in "
-                    f"{u['crm_write_requests']} "
-                    f"requests, ran with the limit off in {u['seconds']:.1f}s: "
-                    f"{u['crm_cmds_written'] / max(u['seconds'], 1e-9):.0f} cmds/s, engine+emulator bound)"
-                )
-        # -- 1C writes
-        parts.append(f"\n1C writes (load_onec), 1C latency {ONEC_LATENCY_MS:.0f} ms: ceiling pool ÷ latency")
-        rtt = r.get("onec_rtt_ms") or {}
-        if rtt:
-            parts.append(
-                "  1C round trip of one small GET on an idle connection: "
-                + ", ".join(f"latency {k} ms → median {v['median']:.1f} ms" for k, v in rtt.items())
-                + " (the emulator answers latency_ms after a request arrives, its own work included)"
-            )
-        rtt20 = (rtt.get(str(ONEC_LATENCY_MS)) or {}).get("median")
-        t = Table()
-        onec_fracs = {}
-        for k in pools:
-            p = _ph(r, f"A.load_onec.p{k}")
-            if not p:
-                continue
-            writes = _onec_writes([p])
-            reads = _onec_calls([p]) - writes
-            ceiling = k / (ONEC_LATENCY_MS / 1000.0)
-            rate = writes / p["seconds"] if p["seconds"] else 0
-            onec_fracs[k] = rate / ceiling
-            mean_ms = 1000 * sum(p["onec_time"].get(v, 0) for v in ("POST", "PATCH")) / max(writes, 1)
-            c = p["counters"]
-            t.add(
-                k,
-                writes,
-                reads,
-                f"{p['seconds']:.2f}",
-                f"{rate:.1f}",
-                f"{ceiling:.0f}",
-                _pct(rate / ceiling),
-                _pct(rate / (k / (rtt20 / 1000.0))) if rtt20 else "-",
-                f"{mean_ms:.1f}",
-                f"{p['cpu'].get('sync', 0):.2f}" if p.get("cpu") else "-",
-                f"create {c.get('onec_create', 0)}, update {c.get('onec_update', 0)}, "
-                f"left {c.get('onec_left_pending', 0)}",
-            )
-        parts.append(
-            t.render(
-                (
-                    "pool",
-                    "writes",
-                    "other 1C req",
-                    "s",
-                    "writes/s",
-                    "pool÷latency",
-                    "fraction",
-                    "÷ (pool÷RTT@20ms)",
-                    "mean write ms (client)",
-                    "sync cores",
-                    "intents",
-                )
-            )
-        )
-        # -- no-change
-        n0 = _phs(r, "N0")
-        n0_crm, n0_onec = int(_sum(n0, "crm_requests")), _onec_calls(n0)
-        if n0:
-            parts.append(
-                f"\nNo-change incremental run N0: Bitrix24 {n0_crm} HTTP requests "
-                f"({int(_sum(n0, 'crm_read_cmds'))} batch sub-commands), 1C {n0_onec} HTTP requests, "
-                f"{_sum(n0, 'seconds'):.2f}s, re-read {_run_records(n0)} records (overlap window); "
-                f"converged after {r.get('converge_runs')} incremental run(s)"
-            )
-        for p in n0:
-            parts.append(
-                f"  {p['name']:<18} {p['seconds']:6.2f}s  B24 {p['crm_requests']}  1C {_onec_calls([p])}"
-            )
-        xs = _phs(r, "X")
-        if xs:
-            x_onec = _onec_calls(xs)
-            parts.append(
-                "\nEarly probe X (incremental extract_onec right after A's extracts, "
-                "nothing changed in 1C): "
-                f"1C {x_onec} HTTP requests, {_sum(xs, 'seconds'):.2f}s, "
-                f"re-read {_run_records(xs)} records; peak RSS after it "
-                f"{max(p['maxrss_mb'] for p in xs):.0f} MB"
-            )
-            if not n0:
-                verdicts.add(
-                    n,
-                    "no-change 1C scan (probe X), 1C HTTP",
-                    x_onec,
-                    "≤ 5",
-                    _ok(x_onec <= TARGET_NOCHANGE_CALLS),
-                )
-        if r.get("edits"):
-            parts.append(
-                f"1% edits before I1: {r['edits']}; echo runs to converge after I1: {r.get('echo_runs')}"
-            )
-        # verdicts
-        verdicts.add(
-            n,
-            f"Bitrix24 reads, steady ÷ 5,000 rows/s (run {read_source})",
-            _pct(read_fraction),
-            "≥ 90%",
-            _ok(read_fraction is not None and read_fraction >= TARGET_READ),
-        )
-        reached = _ph(r, "A.load_crm.standard") is not None
-        verdicts.add(
-            n,
-            "Bitrix24 writes, steady ÷ 100 cmds/s",
-            _pct(write_fraction) if reached else "not reached",
-            "≥ 90%",
-            _ok(write_fraction is not None and write_fraction >= TARGET_WRITE) if reached else "n/a",
-        )
-        for k, f in onec_fracs.items():
-            verdicts.add(n, f"1C writes pool {k} ÷ ({k}/20 ms)", _pct(f), "≥ 80%", _ok(f >= TARGET_ONEC))
-        if n0:
-            verdicts.add(
-                n,
-                "no-change run, Bitrix24 HTTP requests",
-                n0_crm,
-                "≤ 5",
-                _ok(n0_crm <= TARGET_NOCHANGE_CALLS),
-            )
-            verdicts.add(
-                n, "no-change run, 1C HTTP requests", n0_onec, "≤ 5", _ok(n0_onec <= TARGET_NOCHANGE_CALLS)
-            )
-        else:
-            verdicts.add(n, "no-change run", "not reached", "≤ 5 per system", "n/a")
-        verdicts.add(
-            n,
-            "peak RSS of the sync process" + (" (partial run)" if r.get("partial") else ""),
-            f"{r['peak_rss_mb']:.0f} MB",
-            "-",
-            "",
-        )
-        if r.get("profile"):
-            for name, text in r["profile"].items():
-                parts.append(f"\n---- cProfile of the sync, {name} (N={n}) ----\n{text}")
-        if r.get("contour_profile"):
-            parts.append(f"\n---- cProfile of the contour handlers (N={n}) ----\n{r['contour_profile']}")
-    by_n = {r["n"]: r for r in results}
-    if len(by_n) >= 2:
-        names = [p["name"] for p in results[0]["phases"]]
-        common = [nm for nm in names if all(_ph(r, nm) for r in results)]
-        t = Table()
-        for nm in common:
-            t.add(nm, *(f"{_ph(r, nm)['maxrss_mb']:.0f}" for r in results))
-        parts.append("\nPeak RSS (MB) of the sync process after each step, by N (same steps only):")
-        parts.append(t.render(("step", *(f"N={r['n']:,}" for r in results))))
-        lo, hi = min(by_n), max(by_n)
-        partial = by_n[lo].get("partial") or by_n[hi].get("partial")
-        if partial and common:  # compare like with like: the peak over the steps both sizes ran
-            peak = {k: max(_ph(by_n[k], nm)["maxrss_mb"] for nm in common) for k in (lo, hi)}
-            what = f"peak RSS ratio {hi:,} ÷ {lo:,} over the {len(common)} steps both ran"
-        else:
-            peak = {k: by_n[k]["peak_rss_mb"] for k in (lo, hi)}
-            what = f"peak RSS ratio {hi:,} ÷ {lo:,}"
-        ratio = peak[hi] / peak[lo]
-        verdicts.add(
-            f"{lo}→{hi}",
-            what,
-            f"{ratio:.2f}× ({peak[hi]:.0f}/{peak[lo]:.0f} MB)",
-            f"≤ {TARGET_RSS_RATIO}×",
-            _ok(ratio <= TARGET_RSS_RATIO),
-        )
-    parts.append("\n================ targets ================")
-    parts.append(verdicts.render(("N", "measure", "measured", "target", "result")))
-    return "\n".join(parts)
-
-
-def _ok(flag: bool) -> str:
-    return "PASS" if flag else "FAIL"
-
-
 # ================================================================================================ main
 
 
@@ -1745,8 +1061,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         return worker_main(args)
     if args.report_from:
-        saved = [r for f in args.report_from for r in json.loads(Path(f).read_text())]
-        print(report(sorted(saved, key=lambda r: r["n"]), args.pools))
+        print(report(load_saved(args.report_from), args.pools))
         return 0
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="crm1c-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
