@@ -7,6 +7,8 @@ step holds that record in quarantine with a reason; the rest of the exchange goe
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 from contour.profiles import inn10
@@ -83,8 +85,6 @@ def test_one_record_failing_in_a_load_step_is_held_and_the_rest_goes_on(
         for inn in [bad_inn, *good]:
             add_onec_counterparty(onec, f"ООО Компания {inn}", inn, inn[:4] + "01001")
         module = "crm1c.sync.counterparties.crm_writer.to_bitrix"
-    import importlib
-
     mod_name, attr = module.rsplit(".", 1)
     mod = importlib.import_module(mod_name)
     real = getattr(mod, attr)
@@ -101,3 +101,42 @@ def test_one_record_failing_in_a_load_step_is_held_and_the_rest_goes_on(
     (held,) = sqlite_staging.open_quarantine("counterparty")
     assert "encoder exploded" in held.reason_en and held.reason_ru
     monkeypatch.setattr(mod, attr, real)
+
+
+@pytest.mark.parametrize("system", ["onec", "crm"])
+def test_a_failure_after_the_write_holds_the_record_and_never_duplicates_it(
+    empty_contour: RunningContour, sqlite_staging: Staging, monkeypatch: pytest.MonkeyPatch, system: str
+) -> None:
+    """The create reached the target, then reading its answer failed: the record is held, but its intent
+    stays pending, so the next run looks the record up and adopts it instead of creating a second one."""
+    crm, onec = clients(empty_contour)
+    bad_inn = inn10("770600006")
+    good = [inn10(f"77070000{n}") for n in range(2)]
+    add = add_crm_company if system == "onec" else add_onec_counterparty
+    for inn in [bad_inn, *good]:
+        add(crm if system == "onec" else onec, f"ООО Компания {inn}", inn, inn[:4] + "01001")
+    if system == "onec":
+        module, attr = importlib.import_module("crm1c.sync.counterparties.onec_writer"), "onec_seen"
+        broken = lambda args: args[0].get("ИНН") == bad_inn  # noqa: E731
+    else:
+        module, attr = importlib.import_module("crm1c.sync.counterparties.crm_writer"), "crm_seen"
+        broken = lambda args: (args[1] or {}).get("RQ_INN") == bad_inn  # noqa: E731
+    real = getattr(module, attr)
+
+    def flaky(*args, **kwargs):
+        if broken(args):
+            raise RuntimeError("answer unreadable")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, attr, flaky)
+    summary = run_sync(sqlite_staging, crm, onec)
+    assert summary[f"{system}_create"] == 2
+    (held,) = sqlite_staging.open_quarantine("counterparty")
+    assert "answer unreadable" in held.reason_en
+
+    monkeypatch.setattr(module, attr, real)
+    summary = run_sync(sqlite_staging, crm, onec)
+    assert summary[f"{system}_adopted"] == 1 and summary[f"{system}_create"] == 0
+    assert sqlite_staging.open_quarantine("counterparty") == []
+    run_sync(sqlite_staging, crm, onec)  # the link-backs
+    check_all(sqlite_staging, crm, onec)

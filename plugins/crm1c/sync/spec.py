@@ -24,7 +24,9 @@ class Outcome:
     """What happened to one write intent: ``target_id`` and ``seen`` when written or adopted; ``issue`` when
     the target refused it for good (the record is held); ``retry`` when the result is unknown or must wait
     (left pending); ``replan`` when the target changed under us (planned again after the next extract);
-    ``wait`` when it depends on another write of the same step (tried once more at the end of it)."""
+    ``wait`` when it depends on another write of the same step (tried once more at the end of it);
+    ``keep`` with ``issue`` when the write may have landed: the record is held but its intent stays
+    pending, so the next attempt looks the record up before creating it again."""
 
     target_id: str | None = None
     seen: SeenInput | None = None
@@ -33,6 +35,7 @@ class Outcome:
     retry: str | None = None
     replan: bool = False
     wait: Issue | None = None
+    keep: bool = False
 
 
 #: The records a chunk of intents updates, as staging last saw them (by external id).

@@ -89,7 +89,7 @@ def _run_chunk(
         try:
             out.append((i, writer.outcome(env, i, n, cmds, result, found.get(i.id), current)))
         except Exception as exc:  # one record's surprise must not stop the exchange: hold it, go on
-            out.append((i, unexpected(i, exc)))
+            out.append((i, unexpected(i, exc, sent=bool(cmds))))
     return out
 
 

@@ -90,6 +90,7 @@ class _Loader:
     ) -> Outcome:
         env, writer = self.env, self.writer
         merged = self.spec.model(**intent.payload["merged"])
+        sending = False
         try:
             if intent.op == "create":
                 if maybe_written:
@@ -98,7 +99,9 @@ class _Loader:
                         return self.written(ours, adopted=True)
                     if others:  # typed in 1C meanwhile: match and merge it as a partner, never adopt it
                         return Outcome(replan=True)
-                row = env.onec.create(writer.entity_set, writer.body(env, intent, merged, None))
+                body = writer.body(env, intent, merged, None)
+                sending = True
+                row = env.onec.create(writer.entity_set, body)
                 env.checkpoint("after_external_create")
                 return self.written(row)
             if current is None:
@@ -118,7 +121,7 @@ class _Loader:
         except (OutcomeUnknown, RetryableError) as exc:
             return Outcome(retry=str(exc))
         except Exception as exc:  # one record's surprise must not stop the exchange: hold it, go on
-            return unexpected(intent, exc)
+            return unexpected(intent, exc, sent=sending)
 
     def written(self, row: dict, adopted: bool = False) -> Outcome:
         seen = self.writer.seen(self.env, row)

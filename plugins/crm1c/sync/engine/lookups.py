@@ -80,6 +80,12 @@ class BatchLookups:
         found = self.staging.pending_intents_of(self.entity, target, OTHER[target], source_ids)
         self._pending[target].update((i, found.get(i)) for i in source_ids)
 
+    def prefetch_held(self, system: str, ids: Sequence[str]) -> None:
+        """Read which of these records of ``system`` are held in quarantine, in one query."""
+        if ids:
+            held = self.staging.quarantined_ids(self.entity, system, ids)
+            self._held[system].update((i, i in held) for i in ids)
+
     # ------------------------------------------------------------------------------------------ writes
 
     def link(self, crm_id: str, onec_id: str, **values: Any) -> Xref:

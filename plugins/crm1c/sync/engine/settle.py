@@ -14,18 +14,20 @@ from crm1c.sync.runtime import OTHER, SyncEnv, log
 from crm1c.sync.spec import EntitySpec, Outcome
 
 
-def unexpected(intent: WriteIntent, exc: Exception) -> Outcome:
-    """An error nobody foresaw while writing one record: hold that record (with the error), go on."""
+def unexpected(intent: WriteIntent, exc: Exception, *, sent: bool = False) -> Outcome:
+    """An error nobody foresaw while writing one record: hold that record (with the error), go on.
+
+    ``sent``: the external call may have happened. A create then keeps its (tried) intent, so the next
+    attempt looks the record up before anything is created again: never a duplicate."""
     log.exception("intent %s (%s %s): unexpected error", intent.id, intent.op, intent.target_system)
     what = f"{type(exc).__name__}: {exc}"
-    return Outcome(
-        issue=Issue(
-            "*",
-            "unexpected_error",
-            f"Непредвиденная ошибка при записи ({what}); запись ждёт разбора, обмен продолжается",
-            f"Unexpected error while writing ({what}); the record waits for a look, the exchange goes on",
-        )
+    issue = Issue(
+        "*",
+        "unexpected_error",
+        f"Непредвиденная ошибка при записи ({what}); запись ждёт разбора, обмен продолжается",
+        f"Unexpected error while writing ({what}); the record waits for a look, the exchange goes on",
     )
+    return Outcome(issue=issue, keep=sent and intent.op == "create")
 
 
 def _nothing() -> None:
@@ -61,15 +63,19 @@ class _Chunk:
         self.completions: list[Completion] = []
         ids: dict[str, set[str]] = {"crm": set(), "onec": set()}
         written: dict[str, list[str]] = {"crm": [], "onec": []}
+        retried: dict[str, list[str]] = {"crm": [], "onec": []}  # sources whose write was tried before
         for intent, outcome in outcomes:
             for system in ("crm", "onec"):
                 ids[system].add(intent.payload.get(f"{system}_id") or "")
             if outcome.target_id:
                 ids[intent.target_system].add(outcome.target_id)
                 written[intent.target_system].append(outcome.target_id)
+            if intent.tried_at is not None:
+                retried[intent.source_system].append(intent.source_id)
         for system in ("crm", "onec"):
             self.look.prefetch_xrefs(system, sorted(ids[system] - {""}))
             self.look.prefetch_pending(OTHER[system], written[system])
+            self.look.prefetch_held(system, retried[system])
 
     def settle(self, intent: WriteIntent, outcome: Outcome) -> None:
         env, target = self.env, intent.target_system
@@ -113,6 +119,8 @@ class _Chunk:
             )
         if outcome.seen is not None:
             self.seen[target].append(outcome.seen)
+        if intent.tried_at is not None:  # held while its earlier attempt's result was unknown: not now
+            self.look.release(intent.source_system, intent.source_id)
         if intent.op == "create":
             self.link_back(intent, merged, ids, base)
         detail = {"intent": intent.id, "crm_id": ids["crm"], "onec_id": ids["onec"]}
@@ -148,7 +156,8 @@ class _Chunk:
         env, source = self.env, intent.source_system
         if outcome.issue is not None:
             issue = outcome.issue
-            env.staging.fail_intent(intent.id, issue.reason_en)
+            if not outcome.keep:
+                env.staging.fail_intent(intent.id, issue.reason_en)
             self.look.quarantine(
                 source, intent.source_id, issue.field, issue.reason_ru, issue.reason_en, intent.payload
             )
