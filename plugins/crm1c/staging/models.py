@@ -65,6 +65,9 @@ class SeenRecord:
 
 @dataclass(frozen=True, slots=True)
 class Xref:
+    """A link between a CRM record and a 1C record. ``role`` says which link of the CRM record it is: ``''``
+    for one-to-one entities, e.g. ``"invoice"`` / ``"sale"`` for the two 1C documents of one deal."""
+
     id: int
     entity: str
     crm_id: str
@@ -74,11 +77,15 @@ class Xref:
     base: Any
     created_at: datetime
     updated_at: datetime
+    role: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """A written intent to complete, and the new agreed base of its (already linked) pair."""
+    """A written intent to complete, and the new agreed base of its (already linked) pair.
+
+    ``role`` is the intent's role, which is also its link's (``''``: one-to-one).
+    """
 
     intent_id: int
     target_id: str
@@ -87,6 +94,7 @@ class Completion:
     base: Any
     crm_hash: str | None
     onec_hash: str | None
+    role: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +102,8 @@ class WriteIntent:
     """An outbox row. ``resumed`` is True when :meth:`open_intent` found it already pending.
 
     A resumed intent means an earlier attempt may have written to the target: look the record up by
-    ``match_key`` before creating it again.
+    ``match_key`` before creating it again. ``role`` is the link it writes (``''``: one-to-one; see
+    :class:`Xref`).
     """
 
     id: int
@@ -114,6 +123,7 @@ class WriteIntent:
     created_at: datetime
     updated_at: datetime
     tried_at: datetime | None = None
+    role: str = ""
     resumed: bool = False
 
 

@@ -1,6 +1,6 @@
 """The staging tables, defined once with SQLAlchemy Core.
 
-The first Alembic migration (``migrations/versions/0001_initial.py``) creates exactly these tables; a test
+The Alembic migrations (``migrations/versions/``, applied in order) produce exactly these tables; a test
 compares the migrated database with this ``metadata``. All datetimes are timezone-aware UTC.
 """
 
@@ -22,7 +22,10 @@ NAMING = {
 }
 
 SYSTEMS = ("crm", "onec")
-INTENT_OPS = ("create", "update", "mark_deleted")
+INTENT_OPS = ("create", "update", "mark_deleted", "post", "unpost")  # post/unpost: 1C documents (0003)
+# The ``role`` of a one-to-one link or intent (every entity up to counterparties). Documents have named roles,
+# e.g. a deal's ``invoice`` and ``sale`` link (added in 0003).
+NO_ROLE = ""
 INTENT_STATES = ("pending", "done", "failed", "abandoned")
 
 
@@ -96,7 +99,10 @@ xref = sa.Table(
     sa.Column("base", sa.JSON, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
-    sa.UniqueConstraint("entity", "crm_id"),
+    # Which link of the CRM record this is: '' for one-to-one entities; one CRM deal has an ``invoice`` and a
+    # ``sale`` link (added in 0003). 1:1 per role; a 1C record belongs to one CRM record in one role.
+    sa.Column("role", sa.Text, nullable=False, server_default=NO_ROLE),
+    sa.UniqueConstraint("entity", "role", "crm_id"),
     sa.UniqueConstraint("entity", "onec_id"),
 )
 
@@ -121,19 +127,22 @@ write_intent = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     # When a loader last started the external call; set means "may already be written" (added in 0002).
     sa.Column("tried_at", UtcDateTime, nullable=True),
+    # The link role the intent writes (see ``xref.role``; added in 0003).
+    sa.Column("role", sa.Text, nullable=False, server_default=NO_ROLE),
     sa.CheckConstraint(_in("target_system", SYSTEMS), name="target_system"),
     sa.CheckConstraint(_in("source_system", SYSTEMS), name="source_system"),
     sa.CheckConstraint(_in("op", INTENT_OPS), name="op"),
     sa.CheckConstraint(_in("state", INTENT_STATES), name="state"),
     sa.CheckConstraint("source_system <> target_system", name="direction"),
     sa.Index("ix_write_intent_entity_target_system_state", "entity", "target_system", "state"),
-    # The outbox rule: at most one pending intent per source record and target.
+    # The outbox rule: at most one pending intent per source record, target and role.
     sa.Index(
         "uq_write_intent_pending",
         "entity",
         "target_system",
         "source_system",
         "source_id",
+        "role",
         unique=True,
         sqlite_where=sa.text("state = 'pending'"),
         postgresql_where=sa.text("state = 'pending'"),
@@ -214,13 +223,18 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_entity_entity_key", "entity", "entity_key"),
 )
 
+# Incremental cursors: one row per system, entity and sub-cursor ('' = the entity's main cursor). ``value`` is
+# what the next run starts from; ``pending_value`` is what this run read up to, promoted to ``value`` once its
+# writes are done (cursor and pending_value added in 0003; value NULL = only a pending value so far).
 watermark = sa.Table(
     "watermark",
     metadata,
     sa.Column("system", sa.Text, primary_key=True),
     sa.Column("entity", sa.Text, primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("value", sa.Text, nullable=True),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("cursor", sa.Text, primary_key=True, server_default=""),
+    sa.Column("pending_value", sa.Text, nullable=True),
     sa.CheckConstraint(_in("system", SYSTEMS), name="system"),
 )
 

@@ -15,9 +15,12 @@ from crm1c.staging.errors import IntentStateError, NotFoundError, StagingError
 from crm1c.staging.models import Completion, WriteIntent, Xref
 from crm1c.staging.repo.base import chunks
 from crm1c.staging.repo.xref import Xrefs, update_pair_statement
+from crm1c.staging.schema import NO_ROLE
 from crm1c.staging.schema import write_intent as t
 
-_SOURCE = ("entity", "target_system", "source_system", "source_id")
+# One pending intent per source record, target and role (the columns of ``uq_write_intent_pending``).
+_SOURCE = ("entity", "target_system", "source_system", "source_id", "role")
+_ON_DOCUMENTS = ("post", "unpost")  # 1C document operations: on an existing document
 _PENDING = sa.text("state = 'pending'")
 _RELINKED = ("base", "crm_hash", "onec_hash", "updated_at")  # what a completed update stores on its link
 
@@ -35,22 +38,26 @@ class Outbox(Xrefs):
         match_key: str | None = None,
         target_id: str | None = None,
         run_id: str | None = None,
+        role: str = NO_ROLE,
         conn: Connection | None = None,
     ) -> WriteIntent:
         """Record the intent to write ``payload`` to ``target_system``; commit it before the external call.
 
-        If a pending intent for the same source record and target already exists, it is returned unchanged
-        except for ``attempts``/``run_id`` and with ``resumed=True``: the previous attempt may have written,
-        so look the record up by its ``match_key`` before creating it again.
+        If a pending intent for the same source record, target and ``role`` already exists, it is returned
+        unchanged except for ``attempts``/``run_id`` and with ``resumed=True``: the previous attempt may have
+        written, so look the record up by its ``match_key`` before creating it again. ``post``/``unpost``
+        act on an existing 1C document: they need its ``target_id``.
         """
         if op == "create" and not match_key:
             raise ValueError("a create intent needs a match_key to find the record after a crash")
+        if op in _ON_DOCUMENTS and (target_system != "onec" or not target_id):
+            raise ValueError(f"a {op} intent needs target_system 'onec' and the target_id of the document")
         now = self._now()
         row: dict[str, Any] = {
             "entity": entity, "target_system": target_system, "op": op, "source_system": source_system,
             "source_id": source_id, "match_key": match_key, "payload": payload, "state": "pending",
             "payload_hash": content_hash(payload), "target_id": target_id, "attempts": 1, "error": None,
-            "run_id": run_id, "created_at": now, "updated_at": now,
+            "run_id": run_id, "created_at": now, "updated_at": now, "role": role,
         }
         insert, resume = _open_statements(self.is_postgres)
         keys = {f"k_{k}": row[k] for k in _SOURCE} | {"run_id": run_id, "updated_at": now}
@@ -100,7 +107,8 @@ class Outbox(Xrefs):
         onec_hash: str | None,
         conn: Connection | None = None,
     ) -> Xref:
-        """In ONE transaction: complete the intent, link source and target in xref, store the new base.
+        """In ONE transaction: complete the intent, link source and target in xref (in the intent's role),
+        store the new base.
 
         Raises:
             XrefConflictError: the link would break 1:1; nothing is changed and the intent stays pending.
@@ -111,24 +119,24 @@ class Outbox(Xrefs):
                 crm_id, onec_id = intent.source_id, target_id
             else:
                 crm_id, onec_id = target_id, intent.source_id
-            return self.link(
-                intent.entity, crm_id, onec_id, base=base, crm_hash=crm_hash, onec_hash=onec_hash, conn=c
-            )
+            agreed: dict[str, Any] = {"base": base, "crm_hash": crm_hash, "onec_hash": onec_hash}
+            return self.link(intent.entity, crm_id, onec_id, role=intent.role, conn=c, **agreed)
 
     def complete_many_and_relink(
         self, entity: str, items: Sequence[Completion], *, conn: Connection | None = None
     ) -> None:
         """:meth:`complete_intent_and_link` for intents whose pair is already linked, in two statements.
 
-        If either statement misses a row (an intent no longer pending, a link that changed), every item goes
-        through :meth:`complete_intent_and_link` instead: the same checks and errors, and it is idempotent.
+        Each item's ``role`` must be its intent's. If either statement misses a row (an intent no longer
+        pending, a link that changed), every item goes through :meth:`complete_intent_and_link` instead: the
+        same checks and errors, and it is idempotent.
         """
         if not items:
             return
         now = self._now()
         intents = [{"k_id": i.intent_id, "target_id": i.target_id, "now": now} for i in items]
         links = [
-            {"k_entity": entity, "k_crm": i.crm_id, "k_onec": i.onec_id, "base": i.base}
+            {"k_entity": entity, "k_role": i.role, "k_crm": i.crm_id, "k_onec": i.onec_id, "base": i.base}
             | {"crm_hash": i.crm_hash, "onec_hash": i.onec_hash, "updated_at": now}
             for i in items
         ]
@@ -172,8 +180,8 @@ class Outbox(Xrefs):
         limit: int | None = None,
         conn: Connection | None = None,
     ) -> list[WriteIntent]:
-        """Pending intents for one entity and target, oldest first (what a crashed run left behind);
-        ``after_id``/``limit`` page through them."""
+        """Pending intents for one entity and target (every role), oldest first (what a crashed run left
+        behind); ``after_id``/``limit`` page through them."""
         query = (
             sa.select(t)
             .where(t.c.entity == entity, t.c.target_system == target_system, t.c.state == "pending")
@@ -191,14 +199,16 @@ class Outbox(Xrefs):
         source_system: str,
         source_id: str,
         *,
+        role: str = NO_ROLE,
         conn: Connection | None = None,
     ) -> WriteIntent | None:
-        """The pending intent for one source record and target, if any."""
+        """The pending intent for one source record, target and role, if any."""
         query = sa.select(t).where(
             t.c.entity == entity,
             t.c.target_system == target_system,
             t.c.source_system == source_system,
             t.c.source_id == source_id,
+            t.c.role == role,
             _PENDING,  # literal: lets SQLite use the partial unique index
         )
         with self._read(conn) as c:
@@ -212,13 +222,15 @@ class Outbox(Xrefs):
         source_system: str,
         source_ids: Iterable[str],
         *,
+        role: str = NO_ROLE,
         conn: Connection | None = None,
     ) -> dict[str, WriteIntent]:
-        """:meth:`pending_intent` for many source records at once: ``source_id → intent``."""
+        """:meth:`pending_intent` for many source records at once (one role): ``source_id → intent``."""
         base = sa.select(t).where(
             t.c.entity == entity,
             t.c.target_system == target_system,
             t.c.source_system == source_system,
+            t.c.role == role,
             _PENDING,
         )
         found: dict[str, WriteIntent] = {}

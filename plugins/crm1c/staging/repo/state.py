@@ -1,4 +1,17 @@
-"""Run bookkeeping: incremental ``watermark`` cursors and per-task ``run_stats`` counters."""
+"""Run bookkeeping: incremental ``watermark`` cursors and per-task ``run_stats`` counters.
+
+A watermark is keyed by system, entity and ``cursor`` (``''``: the entity's main cursor; e.g. ``"requisite"``
+for a second listing of the same entity). ``value`` is where the next run starts; an extract stages what it
+read up to with :meth:`Bookkeeping.stage_watermark` and publish promotes every staged cursor of the entity
+with :meth:`Bookkeeping.promote_watermarks` once the run's writes are done.
+
+Before revision 0003 sub-cursors and staged values were encoded in the entity name
+(``"counterparty.requisite"``, ``"counterparty:pending"``). :meth:`Bookkeeping.get_watermark` and
+:meth:`Bookkeeping.set_watermark` still accept such names (with no ``cursor``) and read them the way the
+migration converted the stored rows: ``"E.sub"`` is entity ``E``, cursor ``sub``; ``"X:pending"`` is the
+staged value of X. Old-style callers see what they stored before the upgrade, and old- and new-style calls
+share one state.
+"""
 
 from __future__ import annotations
 
@@ -13,20 +26,81 @@ from crm1c.staging.repo.base import StagingBase
 from crm1c.staging.schema import run_stats as rt
 from crm1c.staging.schema import watermark as wt
 
+MAIN_CURSOR = ""
+LEGACY_PENDING = ":pending"  # suffix of a pre-0003 staged watermark's entity name
+
 
 class Bookkeeping(StagingBase):
-    def get_watermark(self, system: str, entity: str, *, conn: Connection | None = None) -> str | None:
-        """The stored cursor, or None before the first run."""
-        query = sa.select(wt.c.value).where(wt.c.system == system, wt.c.entity == entity)
-        with self._read(conn) as c:
-            return c.execute(query).scalar_one_or_none()
+    def get_watermark(
+        self, system: str, entity: str, cursor: str = MAIN_CURSOR, *, conn: Connection | None = None
+    ) -> str | None:
+        """The cursor's value (where the next run starts), or None before the first one is set."""
+        entity, cursor, staged = _resolve(entity, cursor)
+        return self._read_watermark(system, entity, cursor, "pending_value" if staged else "value", conn)
 
-    def set_watermark(self, system: str, entity: str, value: str, *, conn: Connection | None = None) -> None:
-        """Store the cursor; pass the batch's ``conn`` so it only advances when the batch commits."""
-        stmt = self._insert(wt).values(system=system, entity=entity, value=value, updated_at=self._now())
+    def set_watermark(
+        self,
+        system: str,
+        entity: str,
+        value: str,
+        cursor: str = MAIN_CURSOR,
+        *,
+        conn: Connection | None = None,
+    ) -> None:
+        """Store the cursor's value; pass the batch's ``conn`` so it only advances when the batch commits."""
+        entity, cursor, staged = _resolve(entity, cursor)
+        self._write_watermark(system, entity, cursor, "pending_value" if staged else "value", value, conn)
+
+    def stage_watermark(
+        self,
+        system: str,
+        entity: str,
+        value: str,
+        cursor: str = MAIN_CURSOR,
+        *,
+        conn: Connection | None = None,
+    ) -> None:
+        """Stage ``value`` for the cursor (``pending_value``); :meth:`promote_watermarks` makes it current."""
+        self._write_watermark(system, _plain(entity), cursor, "pending_value", value, conn)
+
+    def staged_watermark(
+        self, system: str, entity: str, cursor: str = MAIN_CURSOR, *, conn: Connection | None = None
+    ) -> str | None:
+        """The staged value of the cursor not yet promoted, or None."""
+        return self._read_watermark(system, _plain(entity), cursor, "pending_value", conn)
+
+    def promote_watermarks(
+        self, system: str, entity: str, *, conn: Connection | None = None
+    ) -> dict[str, str]:
+        """For every cursor of ``entity`` with a staged value: value := staged value, staged := NULL.
+
+        Returns the promoted cursors' new values, ``{cursor: value}`` (``''`` is the main cursor).
+        """
+        stmt = (
+            sa.update(wt)
+            .where(wt.c.system == system, wt.c.entity == _plain(entity), wt.c.pending_value.is_not(None))
+            .values(value=wt.c.pending_value, pending_value=None, updated_at=self._now())
+            .returning(wt.c.cursor, wt.c.value)
+        )
+        with self._write(conn) as c:
+            return {row.cursor: row.value for row in c.execute(stmt)}
+
+    def _read_watermark(
+        self, system: str, entity: str, cursor: str, column: str, conn: Connection | None
+    ) -> str | None:
+        key = (wt.c.system == system, wt.c.entity == entity, wt.c.cursor == cursor)
+        with self._read(conn) as c:
+            return c.execute(sa.select(wt.c[column]).where(*key)).scalar_one_or_none()
+
+    def _write_watermark(
+        self, system: str, entity: str, cursor: str, column: str, value: str, conn: Connection | None
+    ) -> None:
+        stmt = self._insert(wt).values(
+            {"system": system, "entity": entity, "cursor": cursor, column: value, "updated_at": self._now()}
+        )
         stmt = stmt.on_conflict_do_update(
-            index_elements=["system", "entity"],
-            set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+            index_elements=["system", "entity", "cursor"],
+            set_={column: stmt.excluded[column], "updated_at": stmt.excluded.updated_at},
         )
         with self._write(conn) as c:
             c.execute(stmt)
@@ -59,3 +133,19 @@ class Bookkeeping(StagingBase):
         query = sa.select(rt).where(rt.c.run_id == run_id).order_by(rt.c.entity, rt.c.task)
         with self._read(conn) as c:
             return [RunStats(**r._mapping) for r in c.execute(query)]
+
+
+def _resolve(entity: str, cursor: str) -> tuple[str, str, bool]:
+    """``(entity, cursor, staged)`` of a key given to :meth:`Bookkeeping.get_watermark` or ``set_watermark``:
+    a pre-0003 name (``"E.sub"``, ``"X:pending"``, no cursor) as the 0003 migration converted it."""
+    if cursor != MAIN_CURSOR:
+        return _plain(entity), cursor, False
+    staged = entity.endswith(LEGACY_PENDING)
+    entity, _, cursor = entity.removesuffix(LEGACY_PENDING).partition(".")
+    return _plain(entity), cursor, staged
+
+
+def _plain(entity: str) -> str:
+    if "." in entity or ":" in entity:
+        raise ValueError(f"watermark entity {entity!r}: give a sub-cursor as cursor=, not in the name")
+    return entity
