@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 import requests
 
-from tests.contour_harness import BITRIX_TOKEN, BITRIX_USER, ONEC_PASSWORD, ONEC_USER, start_contour
+from tests.airflow_live import contour_connections
+from tests.contour_harness import ONEC_PASSWORD, ONEC_USER, start_contour
 
-DAGS = Path(__file__).resolve().parents[2] / "dags"
 pytestmark = pytest.mark.airflow
-
-
-@pytest.fixture(scope="module")
-def bag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(DAGS))
 
 
 def test_dags_import_without_errors(bag):
@@ -41,42 +31,42 @@ def test_counterparty_dag_is_wired_as_documented(bag):
     assert set(dag.params.keys()) >= {"mode", "dry_run"}
 
 
+def test_each_task_is_a_crm1c_operator_fed_by_the_params(bag):
+    from crm1c.notify import EmailFailureNotifier, SlackFailureNotifier
+    from crm1c.operators import (
+        Bitrix24ExtractOperator,
+        Bitrix24LoadOperator,
+        OneCExtractOperator,
+        OneCLoadOperator,
+        SyncPlanOperator,
+        SyncPublishOperator,
+    )
+
+    dag = bag.dags["sync_counterparties"]
+    kinds = {t.task_id: type(t) for t in dag.tasks}
+    assert kinds == {
+        "extract_crm": Bitrix24ExtractOperator,
+        "extract_onec": OneCExtractOperator,
+        "plan": SyncPlanOperator,
+        "load_onec": OneCLoadOperator,
+        "load_crm": Bitrix24LoadOperator,
+        "publish": SyncPublishOperator,
+    }
+    for task in dag.tasks:
+        assert task.entity == "counterparties"
+        assert task.dry_run == "{{ params.dry_run }}"
+        assert [type(n) for n in task.on_failure_callback] == [EmailFailureNotifier, SlackFailureNotifier]
+    for task_id in ("extract_crm", "extract_onec"):
+        assert dag.get_task(task_id).mode == "{{ params.mode }}"
+    for task_id in ("extract_onec", "load_onec"):
+        assert dag.get_task(task_id).onec_pool == "{{ params.onec_pool }}"
+
+
 @pytest.fixture
 def contour_env(tmp_path, monkeypatch):
     running = start_contour(tmp_path / "contour", profile="demo")
-    ca = str(running.ca_file)
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_BITRIX24_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "http",
-                "host": "127.0.0.1",
-                "port": running.bitrix_port,
-                "schema": "https",
-                "login": BITRIX_USER,
-                "password": BITRIX_TOKEN,
-                "extra": {"ca_bundle": ca, "plan": "off"},
-            }
-        ),
-    )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ONEC_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "http",
-                "host": "127.0.0.1",
-                "port": running.onec_port,
-                "schema": "https",
-                "login": ONEC_USER,
-                "password": ONEC_PASSWORD,
-                "extra": {"base_path": "/accounting/odata/standard.odata/", "ca_bundle": ca},
-            }
-        ),
-    )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_CRM1C_STAGING",
-        json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "staging.sqlite3")}),
-    )
+    for name, value in contour_connections(running, f"sqlite:///{tmp_path / 'staging.sqlite3'}").items():
+        monkeypatch.setenv(name, value)
     yield running
     running.stop()
 
@@ -91,6 +81,17 @@ def _onec_counterparties(running) -> list[dict]:
     )
     resp.raise_for_status()
     return resp.json()["value"]
+
+
+def _asset_events(run_id: str) -> list[tuple[str, dict]]:
+    """``(asset uri, extra)`` of the asset events a run emitted."""
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        events = session.scalars(select(AssetEvent).where(AssetEvent.source_run_id == run_id)).all()
+        return [(e.asset.uri, dict(e.extra)) for e in events]
 
 
 def _bitrix(running, method: str, params: dict) -> dict:
@@ -110,6 +111,7 @@ def test_a_run_syncs_both_ways_and_emits_the_asset(bag, airflow_db, contour_env)
     totals = run.get_task_instance("publish").xcom_pull(task_ids="publish")
     assert totals["onec_create"] >= 1 and totals["crm_create"] >= 1
     assert totals["open_quarantine"] >= 4 and totals["audit_chain_ok"] is True
+    assert _asset_events(run.run_id) == [("crm1c://counterparties/", totals)]
 
     onec = _onec_counterparties(contour_env)
     # guide check 1: a counterparty created in the CRM appears in 1C with correct requisites
