@@ -32,25 +32,18 @@ def test_counterparty_dag_is_wired_as_documented(bag):
 
 
 def test_each_task_is_a_crm1c_operator_fed_by_the_params(bag):
+    from crm1c import operators as ops
     from crm1c.notify import EmailFailureNotifier, SlackFailureNotifier
-    from crm1c.operators import (
-        Bitrix24ExtractOperator,
-        Bitrix24LoadOperator,
-        OneCExtractOperator,
-        OneCLoadOperator,
-        SyncPlanOperator,
-        SyncPublishOperator,
-    )
 
     dag = bag.dags["sync_counterparties"]
     kinds = {t.task_id: type(t) for t in dag.tasks}
     assert kinds == {
-        "extract_crm": Bitrix24ExtractOperator,
-        "extract_onec": OneCExtractOperator,
-        "plan": SyncPlanOperator,
-        "load_onec": OneCLoadOperator,
-        "load_crm": Bitrix24LoadOperator,
-        "publish": SyncPublishOperator,
+        "extract_crm": ops.Bitrix24ExtractOperator,
+        "extract_onec": ops.OneCExtractOperator,
+        "plan": ops.SyncPlanOperator,
+        "load_onec": ops.OneCLoadOperator,
+        "load_crm": ops.Bitrix24LoadOperator,
+        "publish": ops.SyncPublishOperator,
     }
     for task in dag.tasks:
         assert task.entity == "counterparties"
