@@ -1,10 +1,12 @@
 """Airflow hook for a Bitrix24 incoming webhook: Connection → masked secret → :class:`Bitrix24Client`.
 
-Connection (type ``http``): host/port/schema = the portal, login = webhook user id, password = webhook
-token (never the full webhook URL), extra::
+An ``HttpHook`` (see :mod:`crm1c.hooks._http`): it gives the base URL and each thread's Session; the
+client makes the requests. Connection (type ``http``): host/port/schema = the portal, login = webhook user
+id, password = webhook token (never the full webhook URL), extra::
 
     {"ca_bundle": "/path/ca.pem", "plan": "standard|enterprise|off", "timeout": 30,
-     "limiter": "sql|local", "limiter_conn_id": "crm1c_staging"}
+     "limiter": "sql|local", "limiter_conn_id": "crm1c_staging",
+     "proxies": {"https": "http://proxy:3128"}, "cert": "/path/client.pem"}
 
 ``limiter: sql`` shares one leaky bucket per portal through the database (``limiter_engine=`` or the
 connection named by ``limiter_conn_id``), so every task and worker hitting the portal keeps to its budget.
@@ -22,19 +24,34 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow.sdk import BaseHook
+import requests
 from airflow.sdk.exceptions import AirflowNotFoundException
 from airflow.sdk.log import mask_secret
+from requests.auth import AuthBase
 
 from crm1c.clients.bitrix24 import Bitrix24Client
 from crm1c.clients.errors import ExternalSystemError
 from crm1c.clients.ratelimit import RateLimiter, plan_spec
 from crm1c.hooks._connection import base_url, float_extra, verify_setting
 from crm1c.hooks._engines import engine_for_connection
+from crm1c.hooks._http import ClientHttpHook
 from crm1c.staging.ratelimit import make_limiter
 
 
-class Bitrix24Hook(BaseHook):
+class TokenInPath(AuthBase):
+    """The webhook token travels in the URL path: no Authorization header (and, as an auth, no ~/.netrc)."""
+
+    def __init__(self, *_credentials: Any) -> None:
+        pass
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+    def __repr__(self) -> str:
+        return "TokenInPath()"
+
+
+class Bitrix24Hook(ClientHttpHook):
     """Builds a :class:`Bitrix24Client` from an Airflow Connection (credentials only from there)."""
 
     conn_name_attr = "bitrix24_conn_id"
@@ -42,16 +59,13 @@ class Bitrix24Hook(BaseHook):
     conn_type = "http"
     hook_name = "Bitrix24"
     TEST_METHOD = "crm.company.list"
+    secret_kwargs = frozenset({"token", "password", "webhook", "webhook_url"})
+    session_auth = TokenInPath
 
     def __init__(
         self, bitrix24_conn_id: str = default_conn_name, *, limiter_engine: Any = None, **kwargs: Any
-    ):
-        secret_kwargs = sorted(set(kwargs) & {"token", "password", "webhook", "webhook_url"})
-        if secret_kwargs:
-            raise TypeError(
-                f"{secret_kwargs} not accepted: credentials come only from the Airflow Connection"
-            )
-        super().__init__(**kwargs)
+    ) -> None:
+        super().__init__(bitrix24_conn_id, **kwargs)
         self.bitrix24_conn_id = bitrix24_conn_id
         self.limiter_engine = limiter_engine
 
@@ -71,9 +85,6 @@ class Bitrix24Hook(BaseHook):
             },
         }
 
-    def get_conn(self) -> Bitrix24Client:
-        return self.client
-
     def get_client(self) -> Bitrix24Client:
         """The client (built once per hook instance)."""
         return self.client
@@ -88,19 +99,24 @@ class Bitrix24Hook(BaseHook):
             )
         mask_secret(conn.password)
         extra = dict(conn.extra_dejson)
-        url = base_url(conn)
-        if "/rest/" in urlsplit(url).path + "/":
-            raise ValueError(
-                f"connection '{self.bitrix24_conn_id}': put only the portal in host; the webhook token "
-                "belongs in the password field, not in the URL"
-            )
+        self._set_base_url(conn)
         return Bitrix24Client(
-            url, conn.login, conn.password,
+            self.base_url, conn.login, conn.password,
             verify=verify_setting(conn, extra),
-            limiter=self._limiter(extra, urlsplit(url).hostname or url),
+            limiter=self._limiter(extra, urlsplit(self.base_url).hostname or self.base_url),
             timeout=float_extra(conn, extra, "timeout", 30.0),
             conn_id=self.bitrix24_conn_id,
+            session_factory=self.get_conn,
         )  # fmt: skip
+
+    def checked_base_url(self, connection: Any) -> str:
+        url = base_url(connection)
+        if "/rest/" in urlsplit(url).path + "/":
+            raise ValueError(
+                f"connection '{connection.conn_id}': put only the portal in host; the webhook token "
+                "belongs in the password field, not in the URL"
+            )
+        return url
 
     def _limiter(self, extra: dict[str, Any], portal: str) -> RateLimiter:
         """:func:`make_limiter` for the plan of the connection, its bucket in the database or this process."""

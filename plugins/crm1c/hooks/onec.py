@@ -1,9 +1,11 @@
 """Airflow hook for the 1C standard OData interface: Connection → masked secret → :class:`OneCClient`.
 
-Connection (type ``http``): host/port/schema = the web server, login/password = the 1C infobase user
-(Cyrillic is fine), extra::
+An ``HttpHook`` (see :mod:`crm1c.hooks._http`): it gives the base URL and each thread's Session (Basic auth
+in UTF-8); the client makes the requests. Connection (type ``http``): host/port/schema = the web server,
+login/password = the 1C infobase user (Cyrillic is fine), extra::
 
-    {"base_path": "/accounting/odata/standard.odata/", "ca_bundle": "/path/ca.pem", "timeout": 60}
+    {"base_path": "/accounting/odata/standard.odata/", "ca_bundle": "/path/ca.pem", "timeout": 60,
+     "proxies": {"https": "http://proxy:3128"}, "cert": "/path/client.pem"}
 
 .. code-block:: python
 
@@ -16,16 +18,16 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 from airflow.sdk.log import mask_secret
 
 from crm1c.clients.errors import ExternalSystemError
-from crm1c.clients.onec import OneCClient, basic_auth_header
+from crm1c.clients.onec import OneCClient, Utf8BasicAuth, basic_auth_header
 from crm1c.hooks._connection import base_url, float_extra, verify_setting
+from crm1c.hooks._http import ClientHttpHook
 
 
-class OneCODataHook(BaseHook):
+class OneCODataHook(ClientHttpHook):
     """Builds a :class:`OneCClient` from an Airflow Connection (credentials only from there)."""
 
     conn_name_attr = "onec_conn_id"
@@ -33,14 +35,11 @@ class OneCODataHook(BaseHook):
     conn_type = "http"
     hook_name = "1C OData"
     TEST_ENTITY_SET = "Catalog_Организации"
+    secret_kwargs = frozenset({"user", "login", "password"})
+    session_auth = Utf8BasicAuth
 
     def __init__(self, onec_conn_id: str = default_conn_name, **kwargs: Any) -> None:
-        secret_kwargs = sorted(set(kwargs) & {"user", "login", "password"})
-        if secret_kwargs:
-            raise TypeError(
-                f"{secret_kwargs} not accepted: credentials come only from the Airflow Connection"
-            )
-        super().__init__(**kwargs)
+        super().__init__(onec_conn_id, **kwargs)
         self.onec_conn_id = onec_conn_id
 
     @classmethod
@@ -59,9 +58,6 @@ class OneCODataHook(BaseHook):
             },
         }
 
-    def get_conn(self) -> OneCClient:
-        return self.client
-
     def get_client(self) -> OneCClient:
         """The client (built once per hook instance)."""
         return self.client
@@ -76,18 +72,24 @@ class OneCODataHook(BaseHook):
         mask_secret(conn.password)
         mask_secret(basic_auth_header(conn.login, conn.password))
         extra = dict(conn.extra_dejson)
-        base_path = extra.get("base_path")
-        if not base_path and "/" not in (conn.host or "").split("://")[-1]:
-            raise ValueError(
-                f"connection '{self.onec_conn_id}': set extra 'base_path' "
-                "(e.g. /accounting/odata/standard.odata/)"
-            )
+        self._set_base_url(conn)
         return OneCClient(
-            base_url(conn, base_path or ""), conn.login, conn.password,
+            self.base_url, conn.login, conn.password,
             verify=verify_setting(conn, extra),
             timeout=float_extra(conn, extra, "timeout", 60.0),
             conn_id=self.onec_conn_id,
+            session_factory=self.get_conn,
         )  # fmt: skip
+
+    def checked_base_url(self, connection: Any) -> str:
+        """The OData root: the server's URL and extra ``base_path`` (or a host that holds the path)."""
+        base_path = connection.extra_dejson.get("base_path")
+        if not base_path and "/" not in (connection.host or "").split("://")[-1]:
+            raise ValueError(
+                f"connection '{connection.conn_id}': set extra 'base_path' "
+                "(e.g. /accounting/odata/standard.odata/)"
+            )
+        return base_url(connection, base_path or "")
 
     def test_connection(self) -> tuple[bool, str]:
         """Reads one row of ``Catalog_Организации`` through the real client."""

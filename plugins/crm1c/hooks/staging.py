@@ -1,6 +1,7 @@
 """Airflow hook for the staging database: Connection ``crm1c_staging`` → migrated :class:`Staging`.
 
-Connection type ``sqlite`` (host = file path; the embedded default) or ``postgres`` (production).
+Connection type ``postgres`` (production; its URL comes from the postgres provider's ``PostgresHook``) or
+``sqlite`` (host = file path; the embedded default).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class StagingHook(BaseHook):
         self.staging_conn_id = staging_conn_id
 
     def get_url(self) -> str:
+        """SQLAlchemy URL of the connection, password included (for the engine; never log it)."""
         return url_for_connection(self.get_connection(self.staging_conn_id)).render_as_string(
             hide_password=False
         )
