@@ -102,19 +102,10 @@ class SyncStepOperator(BaseOperator):
         params = self._params()
         mapping = self._mapping(ref)
         staging = self.staging_hook.get_staging()
-        env = self._env(staging, mapping, str(context["run_id"]), params)
-        started = datetime.now(UTC)
         try:
-            result = dict(self.run_step(ref, env, params))
-        except Exception as exc:
-            _fail_fast_on_auth(exc)
-            raise
+            env = self._env(staging, mapping, str(context["run_id"]), params)
+            result = self._run(ref, env, params)
         finally:
-            self._close(env)
-            if self.record_stats:
-                staging.record_run_stats(
-                    env.run_id, ref.key, self.task_id, started, datetime.now(UTC), dict(env.counters)
-                )
             staging.engine.dispose()
         left = sum(v for k, v in env.counters.items() if k.endswith("_left_pending"))
         if left:
@@ -123,6 +114,21 @@ class SyncStepOperator(BaseOperator):
             )
         self.log.info("%s %s: %s", ref.name, self.task_id, result)
         return result
+
+    def _run(self, ref: EntityRef, env: SyncEnv, params: dict[str, Any]) -> dict[str, Any]:
+        """The step, its clients closed and its counters kept in the run stats whatever happens."""
+        started = datetime.now(UTC)
+        try:
+            return dict(self.run_step(ref, env, params))
+        except Exception as exc:
+            _fail_fast_on_auth(exc)
+            raise
+        finally:
+            self._close(env)
+            if self.record_stats:
+                env.staging.record_run_stats(
+                    env.run_id, ref.key, self.task_id, started, datetime.now(UTC), dict(env.counters)
+                )
 
     def _params(self) -> dict[str, Any]:
         try:
