@@ -109,7 +109,6 @@ class SyncRunner:
         self.result: dict[str, Any] = {"n": self.n, "partial": True, "phases": []}
         self.mapping = self.entity.load_mapping()
         self.overlap = timedelta(seconds=1)
-        self.phases: list[Phase] = []
         self.profiles: dict[str, pstats.Stats] = {}
         self._profiler: cProfile.Profile | None = None
         self.run_counters: dict[tuple[str, str], Counter] = {}
@@ -257,7 +256,6 @@ class SyncRunner:
         self._profiler = None
 
     def _record_phase(self, ph: Phase) -> None:
-        self.phases.append(ph)
         self.result["phases"].append(phase_summary(ph, self.rec.crm_events[ph.crm_i0 : ph.crm_i1]))
         if self.args.profile and self.profiles:
             self.result["profile"] = {
