@@ -53,11 +53,15 @@ def test_a_run_triggered_through_the_api_syncs_the_contour(tmp_path: Path, conto
     started = time.monotonic()
     crm_before, onec_before = _crm_keys(contour), _onec_keys(contour)
     env = contour_connections(contour, f"sqlite:///{tmp_path / 'staging.sqlite3'}")
+    marks: list[tuple[str, float]] = []
     with LiveAirflow(tmp_path / "airflow", env=env) as airflow:
+        marks.append(("healthy", time.monotonic()))
         try:
             assert airflow.wait_for_dag(DAG_ID)["is_paused"] is False
+            marks.append(("parsed", time.monotonic()))
             run_id = airflow.trigger(DAG_ID, {"mode": "full"})
-            run = airflow.wait(DAG_ID, run_id, timeout=90)
+            run = airflow.wait(DAG_ID, run_id, timeout=90, fail_fast=True)
+            marks.append(("run", time.monotonic()))
             states = airflow.states(DAG_ID, run_id)
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{airflow.logs()}") from None
@@ -65,6 +69,7 @@ def test_a_run_triggered_through_the_api_syncs_the_contour(tmp_path: Path, conto
         assert states == dict.fromkeys(TASKS, "success")
         assert [r["dag_run_id"] for r in airflow.runs(DAG_ID)] == [run_id], "only the triggered run"
         events = airflow.api("GET", "/assets/events?source_dag_id=" + DAG_ID)["asset_events"]
+    marks.append(("stopped", time.monotonic()))
     [event] = events
     totals = event["extra"]
     new_in_onec = _onec_keys(contour) - onec_before
@@ -72,4 +77,8 @@ def test_a_run_triggered_through_the_api_syncs_the_contour(tmp_path: Path, conto
     assert new_in_onec and new_in_onec <= crm_before, "CRM counterparties arrived in 1C"
     assert new_in_crm and new_in_crm <= onec_before, "1C counterparties arrived in the CRM"
     assert (len(new_in_onec), len(new_in_crm)) == (totals["onec_create"], totals["crm_create"])
-    print(f"live scheduler run: {time.monotonic() - started:.1f} s including start and stop")
+    phases, last = [], started
+    for name, at in marks:
+        phases.append(f"{name} +{at - last:.1f}s")
+        last = at
+    print(f"live scheduler: {', '.join(phases)}; {last - started:.1f} s in all")
