@@ -37,6 +37,12 @@ def test_a_deal_links_to_an_invoice_and_a_sale(staging):
     assert staging.xrefs_of(DEAL, "crm", ["D1", "D2"], role="sale") == {"D1": sale}
     assert staging.xrefs_of(DEAL, "onec", ["inv-1", "sale-1"], role="invoice") == {"inv-1": invoice}
     assert staging.xrefs_of(DEAL, "crm", ["D1"]) == {}
+    # a 1C record has one link at most: who owns it, whatever the role
+    assert staging.xref_by_onec(DEAL, "sale-1", role=None) == sale
+    owners = staging.xrefs_of(DEAL, "onec", ["inv-1", "sale-1", "x"], role=None)
+    assert owners == {"inv-1": invoice, "sale-1": sale}
+    with pytest.raises(ValueError, match="xrefs_by_crm"):
+        staging.xrefs_of(DEAL, "crm", ["D1"], role=None)
     # idempotent per role, and base/hashes are updated in that role only
     again = staging.link(DEAL, "D1", "sale-1", role="sale", base={"doc": "sale", "v": 2}, onec_hash="h")
     assert (again.id, again.base, again.onec_hash) == (sale.id, {"doc": "sale", "v": 2}, "h")

@@ -31,9 +31,10 @@ class Xrefs(StagingBase):
             return _get(c, entity, role, t.c.crm_id == crm_id)
 
     def xref_by_onec(
-        self, entity: str, onec_id: str, *, role: str = NO_ROLE, conn: Connection | None = None
+        self, entity: str, onec_id: str, *, role: str | None = NO_ROLE, conn: Connection | None = None
     ) -> Xref | None:
-        """The link of a 1C record, or None (also when the record is linked in another role)."""
+        """The link of a 1C record in ``role`` (None: in whatever role it has; a 1C record has one link at
+        most), or None."""
         with self._read(conn) as c:
             return _get(c, entity, role, t.c.onec_id == onec_id)
 
@@ -49,12 +50,17 @@ class Xrefs(StagingBase):
         system: str,
         ids: Iterable[str],
         *,
-        role: str = NO_ROLE,
+        role: str | None = NO_ROLE,
         conn: Connection | None = None,
     ) -> dict[str, Xref]:
-        """The links in ``role`` of the given records of ``system`` ("crm" or "onec"), by that system's id."""
+        """The links in ``role`` of the given records of ``system`` ("crm" or "onec"), by that system's id.
+
+        ``role=None`` (1C records only, which have one link at most): whatever their role.
+        """
+        if role is None and system == "crm":
+            raise ValueError("a CRM record has a link per role: give the role, or use xrefs_by_crm")
         column = t.c.crm_id if system == "crm" else t.c.onec_id
-        query = sa.select(t).where(t.c.entity == entity, t.c.role == role)
+        query = sa.select(t).where(t.c.entity == entity, *_of_role(role))
         found: dict[str, Xref] = {}
         with self._read(conn) as c:
             for part in chunks(sorted(set(ids))):
@@ -191,8 +197,13 @@ def _update_statement(columns: tuple[str, ...]) -> Any:
 _BASE = ("base", "crm_hash", "onec_hash", "updated_at")
 
 
-def _get(c: Connection, entity: str, role: str, condition: sa.ColumnElement[bool]) -> Xref | None:
-    query = sa.select(t).where(t.c.entity == entity, t.c.role == role, condition)
+def _of_role(role: str | None) -> tuple[sa.ColumnElement[bool], ...]:
+    """The condition "in ``role``"; none for None (any role)."""
+    return () if role is None else (t.c.role == role,)
+
+
+def _get(c: Connection, entity: str, role: str | None, condition: sa.ColumnElement[bool]) -> Xref | None:
+    query = sa.select(t).where(t.c.entity == entity, *_of_role(role), condition)
     return to_model(Xref, c.execute(query).first())
 
 
