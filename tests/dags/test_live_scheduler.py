@@ -69,6 +69,7 @@ def test_a_run_triggered_through_the_api_syncs_the_contour(tmp_path: Path, conto
         assert states == dict.fromkeys(TASKS, "success")
         assert [r["dag_run_id"] for r in airflow.runs(DAG_ID)] == [run_id], "only the triggered run"
         events = airflow.api("GET", "/assets/events?source_dag_id=" + DAG_ID)["asset_events"]
+        assert airflow.pause(DAG_ID, True)["is_paused"] is True  # the rollout toggle the control plane uses
     marks.append(("stopped", time.monotonic()))
     [event] = events
     totals = event["extra"]
