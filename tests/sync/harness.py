@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -102,10 +103,27 @@ def mapping() -> Any:
     return load_counterparty_mapping()
 
 
+class Killed(BaseException):
+    """What the in-process kill hook raises instead of ending the process (a BaseException, like SystemExit:
+    no ``except Exception`` of the engine may swallow it, a killed process does not go on)."""
+
+
+def crash_at(point: str, nth: int = 1) -> Callable[[str], None]:
+    """A kill hook that dies at the ``nth`` pass of the kill point ``point``."""
+    hits = itertools.count(1)
+
+    def kill_hook(name: str) -> None:
+        if name == point and next(hits) == nth:
+            raise Killed(f"{name} #{nth}")
+
+    return kill_hook
+
+
 def make_env(staging: Staging, crm: Any, onec: Any, **kw: Any) -> SyncEnv:
+    """An env as an operator builds it; ``mapping=`` overrides the counterparty mapping."""
     return SyncEnv(
         staging=staging,
-        mapping=mapping(),
+        mapping=kw.pop("mapping", None) or mapping(),
         run_id=kw.pop("run_id", uuid.uuid4().hex),
         crm=crm,
         onec=onec,
@@ -125,6 +143,8 @@ def run_step(
 ) -> Any:
     """One task of the DAG with a fresh env, as a separate task (or a task retry) would have: the engine's
     public entry points (:mod:`crm1c.sync.pipeline`), as the operators call them."""
+    if ref is not None and "mapping" not in kw:
+        kw["mapping"] = ref.load_mapping()
     ref = ref or entity("counterparties")
     env = make_env(staging, crm, onec, run_id=run_id, **kw)
     verb, _, system = step.partition("_")

@@ -10,7 +10,6 @@ test starts the command line entry point the plain way, to keep that path honest
 
 from __future__ import annotations
 
-import itertools
 import subprocess
 import sys
 
@@ -25,6 +24,7 @@ from tests.sync.conftest import REPO, child_env
 from tests.sync.harness import (
     STEPS,
     ForkServer,
+    Killed,
     add_crm_company,
     add_onec_counterparty,
     audit_results,
@@ -32,6 +32,7 @@ from tests.sync.harness import (
     clients,
     contour_admin,
     count_rows,
+    crash_at,
     intents_total,
     read_world,
     run_sync,
@@ -63,11 +64,6 @@ DIES_IN = {
 }
 #: Points after which the target record exists but the link does not: recovery must adopt it.
 WRITTEN_BEFORE = {"after_external_create", "before_xref_commit"}
-
-
-class Killed(BaseException):
-    """What the in-process kill hook raises instead of ending the process (like SystemExit, no `except
-    Exception` of the engine may swallow it: a killed process does not go on)."""
 
 
 def _seed(contour: RunningContour, direction: str) -> None:
@@ -179,14 +175,8 @@ def test_crash_in_process_at_point_then_rerun(
 ) -> None:
     _seed(empty_contour, direction)
     crm, onec = clients(empty_contour)
-    hits = itertools.count()
-
-    def kill_hook(name: str) -> None:
-        if name == point and next(hits) == 0:
-            raise Killed(name)
-
     with pytest.raises(Killed):
-        run_sync(sqlite_staging, crm, onec, kill_hook=kill_hook)
+        run_sync(sqlite_staging, crm, onec, kill_hook=crash_at(point))
     _check_crash_state(sqlite_staging, empty_contour, point, direction)
 
     for _rerun in range(2):
@@ -213,14 +203,8 @@ def test_crash_mid_demo_exchange_then_rerun(
 ) -> None:
     """The demo exchange (both ways, branches, conflicts, bad records) dies at the nth pass of a point."""
     crm, onec = clients(demo_contour)
-    hits = itertools.count(1)
-
-    def kill_hook(name: str) -> None:
-        if name == point and next(hits) == nth:
-            raise Killed(f"{name} #{nth}")
-
     with pytest.raises(Killed):
-        run_sync(sqlite_staging, crm, onec, kill_hook=kill_hook)
+        run_sync(sqlite_staging, crm, onec, kill_hook=crash_at(point, nth))
     for _rerun in range(2):
         run_sync(sqlite_staging, crm, onec)
     check_all(sqlite_staging, crm, onec)
@@ -273,12 +257,8 @@ def test_twin_typed_by_hand_after_a_crash_is_matched_not_duplicated(
     else:
         add_crm_company(crm, crm_name, inn, kpp)
 
-    def kill_hook(name: str) -> None:
-        if name == "after_intent":
-            raise Killed(name)
-
     with pytest.raises(Killed):
-        run_sync(sqlite_staging, crm, onec, kill_hook=kill_hook)
+        run_sync(sqlite_staging, crm, onec, kill_hook=crash_at("after_intent"))
     if typed_in == "crm":
         add_crm_company(crm, crm_name, inn, kpp)
     else:
@@ -304,12 +284,8 @@ def test_many_interrupted_creates_are_looked_up_in_several_batches(
     for i in range(20):
         add_onec_counterparty(onec, f"ООО «Партнёр {i}»", inn10(f"7701{i:05d}"), f"7701{i:02d}001")
 
-    def kill_hook(name: str) -> None:
-        if name == "after_external_create":
-            raise Killed(name)
-
     with pytest.raises(Killed):
-        run_sync(sqlite_staging, crm, onec, kill_hook=kill_hook)
+        run_sync(sqlite_staging, crm, onec, kill_hook=crash_at("after_external_create"))
     assert len(read_world(crm, onec).companies) == 20
     for _rerun in range(2):
         run_sync(sqlite_staging, crm, onec)

@@ -17,11 +17,9 @@ Set ``CRM1C_STATEFUL_EXAMPLES`` to run more examples (``make test-deep`` runs 1 
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -45,6 +43,7 @@ from crm1c.sync.runtime import KILL_POINTS
 from tests.contour_harness import RunningContour
 from tests.sync.conftest import TMPFS
 from tests.sync.harness import (
+    Killed,
     World,
     add_crm_company,
     add_onec_counterparty,
@@ -53,6 +52,7 @@ from tests.sync.harness import (
     assert_xref_one_to_one,
     check_all,
     clients,
+    crash_at,
     read_world,
     rename_in_crm,
     rename_in_onec,
@@ -78,10 +78,6 @@ NAMES = st.one_of(
     st.text(alphabet=_LETTERS + _MARKS, min_size=1, max_size=40),
 ).filter(lambda s: normalize_line(s) is not None)
 STEMS = st.integers(min_value=100_000_000, max_value=999_999_999)
-
-
-class Killed(BaseException):
-    """Raised by the in-process kill hook (a BaseException: the engine must not swallow a process death)."""
 
 
 @dataclass
@@ -231,14 +227,8 @@ class CounterpartySync(RuleBasedStateMachine):
 
     @rule(point=st.sampled_from(KILL_POINTS), nth=st.integers(min_value=1, max_value=4))
     def sync_that_crashes(self, point: str, nth: int) -> None:
-        hits = itertools.count(1)
-
-        def kill_hook(name: str) -> None:
-            if name == point and next(hits) == nth:
-                raise Killed(f"{name} #{nth}")
-
         try:
-            run_sync(self.staging, self.crm, self.onec, kill_hook=kill_hook)
+            run_sync(self.staging, self.crm, self.onec, kill_hook=crash_at(point, nth))
         except Killed:
             self.crashed = True
             linked = set(self._on_both_after_refresh())
@@ -350,16 +340,6 @@ def test_both_sides_rename_while_the_link_back_is_still_queued(
     assert {c.field for c in sqlite_staging.open_conflicts("counterparty")} == {"name"}
 
 
-def _crash_at(point: str, nth: int = 1) -> Callable[[str], None]:
-    hits = itertools.count(1)
-
-    def kill_hook(name: str) -> None:
-        if name == point and next(hits) == nth:
-            raise Killed(f"{name} #{nth}")
-
-    return kill_hook
-
-
 def _twins_then_crash(contour: RunningContour, staging: Staging, point: str) -> tuple[Any, Any, str, str]:
     """A counterparty in 1C, its twin typed by hand in the CRM, a sync that dies at ``point``."""
     crm, onec = clients(contour)
@@ -367,7 +347,7 @@ def _twins_then_crash(contour: RunningContour, staging: Staging, point: str) -> 
     ref = add_onec_counterparty(onec, 'ООО "Ромашка"', inn, inn[:4] + "01001")
     company_id = add_crm_company(crm, "0", inn, inn[:4] + "01001", 'ООО "Ромашка"')
     with pytest.raises(Killed):
-        run_sync(staging, crm, onec, kill_hook=_crash_at(point))
+        run_sync(staging, crm, onec, kill_hook=crash_at(point))
     return crm, onec, ref, company_id
 
 

@@ -8,11 +8,9 @@ while the rest goes on. Everything entity-specific lives in the test package, no
 from __future__ import annotations
 
 import ast
-import itertools
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +22,11 @@ from tests.contour_harness import RunningContour
 from tests.sync import toy_entity
 from tests.sync.conftest import REPO, child_env
 from tests.sync.harness import (
+    Killed,
     audit_results,
     clients,
     contour_admin,
+    crash_at,
     intents_total,
     pending_intents_total,
     run_sync,
@@ -36,20 +36,6 @@ from tests.sync.toy_entity import KEY, ONEC_SET, TOY_REF, tagged
 CRM_ONLY = [("Болт М6", "B-M6"), ("Гайка М6", "N-M6")]
 ONEC_ONLY = [("Шайба 6", "W-6"), ("Винт М4", "S-M4")]
 BOTH = ("D-8", "Дюбель 8×40", "Дюбель (1С)")  # article, CRM name, 1C name
-
-
-class Killed(BaseException):
-    """The in-process kill hook's crash: no ``except Exception`` of the engine may swallow it."""
-
-
-def crash_at(point: str, nth: int = 1) -> Callable[[str], None]:
-    hits = itertools.count(1)
-
-    def kill_hook(name: str) -> None:
-        if name == point and next(hits) == nth:
-            raise Killed(f"{name} #{nth}")
-
-    return kill_hook
 
 
 def sync(staging: Staging, crm: Any, onec: Any, **kw: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ An entity without a writer for a system is never written there (e.g. nomenclatur
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -40,6 +40,34 @@ class Outcome:
 
 #: The records a chunk of intents updates, as staging last saw them (by external id).
 Current = dict[str, SeenRecord]
+
+
+class Conflict(Protocol):
+    """A field both systems changed to different values since the agreed base."""
+
+    @property
+    def field(self) -> str: ...
+    @property
+    def base(self) -> Any: ...
+    @property
+    def crm(self) -> Any: ...
+    @property
+    def onec(self) -> Any: ...
+
+
+class Merged(Protocol):
+    """What :attr:`EntitySpec.merge` returns (e.g. :class:`crm1c.domain.merge.MergeResult`): the agreed
+    record, the fields to write to each system (canonical name → value; ``{"deleted": True}`` alone is a
+    deletion), and the conflicts (the owner's value is in ``merged``)."""
+
+    @property
+    def merged(self) -> Any: ...
+    @property
+    def to_crm(self) -> dict[str, Any]: ...
+    @property
+    def to_onec(self) -> dict[str, Any]: ...
+    @property
+    def conflicts(self) -> Sequence[Conflict]: ...
 
 
 class Reader(Protocol):
@@ -80,9 +108,7 @@ class CrmWriter(Protocol):
         """How many batch commands the intent needs."""
         ...
 
-    def lookup(
-        self, env: SyncEnv, intents: list[WriteIntent]
-    ) -> tuple[dict[int, Any], dict[int, Outcome]]:
+    def lookup(self, env: SyncEnv, intents: list[WriteIntent]) -> tuple[dict[int, Any], dict[int, Outcome]]:
         """Interrupted creates: ``found`` (intent id → what the earlier attempt created, adopted) and
         ``settled`` (intent id → outcome without a write: a twin typed meanwhile, a lookup that failed)."""
         ...
@@ -110,26 +136,27 @@ class CrmWriter(Protocol):
 @dataclass(frozen=True)
 class EntitySpec:
     """One entity: its canonical model and rules, and its readers and writers per system (its DAG-level
-names live in :class:`crm1c.sync.entities.EntityRef`, which loads this on demand).
+    names live in :class:`crm1c.sync.entities.EntityRef`, which loads this on demand).
 
-    Attributes:
-        key: the staging entity name (seen records, xref, intents, quarantine), e.g. ``"counterparty"``.
-        model: the canonical record (pydantic); staging keeps it as JSON (``model(**json)``).
-        noun: how messages name several of them, Russian and English (``"контрагентов"``, ...).
-        identity_key: the business key that matches records across systems (None: cannot be matched).
-        key_field: the field a duplicate key is reported on (e.g. ``"inn"``).
-        content_hash: the hash of the synced content (what makes two records equal).
-        validate: the record's problems under the mapping (empty: it can be synced).
-        tombstone: the record as deleted at its source.
-        merge_rules: mapping → what :attr:`merge` needs (e.g. who owns which field), once per plan.
-        merge: ``(base, crm, onec, rules)`` → :class:`~crm1c.domain.merge.MergeResult` (``merged``,
-            ``to_crm``, ``to_onec``, ``conflicts``); None on a side means absent there.
-        link_slots: system → the model field holding that system's id (``{"crm": "crm_id", ...}``).
-        readers: system → :class:`Reader`.
-        writers: ``"onec"`` → :class:`OneCWriter`, ``"crm"`` → :class:`CrmWriter`; a system without one
-            is never written.
-        cursors: the CRM watermarks ``publish`` promotes once the run's writes are done.
-        summed: the step counters ``publish`` adds up for the asset event.
+        Attributes:
+            key: the staging entity name (seen records, xref, intents, quarantine), e.g. ``"counterparty"``.
+            model: the canonical record: a pydantic model with a ``deleted`` flag and one field per link slot;
+                staging keeps it as JSON (``model(**json)``).
+            noun: how messages name several of them, Russian and English (``"контрагентов"``, ...).
+            identity_key: the business key that matches records across systems (None: cannot be matched).
+            key_field: the field a duplicate key is reported on (e.g. ``"inn"``).
+            content_hash: the hash of the synced content (what makes two records equal).
+            validate: the record's problems under the mapping (empty: it can be synced).
+            tombstone: the record as deleted at its source.
+            merge_rules: mapping → what :attr:`merge` needs (e.g. who owns which field), once per plan.
+            merge: ``(base, crm, onec, rules)`` → :class:`Merged`; None on a side means absent there.
+            link_slots: system → the model field holding that system's id (``{"crm": "crm_id", ...}``). After
+                a create the engine writes the new id into the source record's slot (the link-back).
+            readers: system → :class:`Reader`.
+            writers: ``"onec"`` → :class:`OneCWriter`, ``"crm"`` → :class:`CrmWriter`; a system without one
+                is never written.
+            cursors: the CRM watermarks ``publish`` promotes once the run's writes are done.
+            summed: the step counters ``publish`` adds up for the asset event.
     """
 
     key: str
@@ -141,7 +168,7 @@ names live in :class:`crm1c.sync.entities.EntityRef`, which loads this on demand
     validate: Callable[[Any, Any], list[Issue]]
     tombstone: Callable[[Any], Any]
     merge_rules: Callable[[Any], Any]
-    merge: Callable[[Any, Any, Any, Any], Any]
+    merge: Callable[[Any, Any, Any, Any], Merged]
     link_slots: Mapping[str, str]
     readers: Mapping[str, Reader]
     writers: Mapping[str, Any]

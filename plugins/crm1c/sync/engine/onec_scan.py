@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from crm1c.clients.odata_filter import F, guid
+from crm1c.clients.odata_filter import Expr, F, guid
 from crm1c.staging import SeenInput
 from crm1c.sync.runtime import Progress, SyncEnv
 
@@ -25,12 +25,15 @@ class OneCScan:
         entity_set: e.g. ``Catalog_Контрагенты``.
         select: mapping → the properties read in full.
         to_seen: the staging records of one page of full rows (a row may need others of its page).
+        only: the objects the entity is made of, when not all of the set (e.g. ``~F("IsFolder")``):
+            the scan and the reads ask 1C for those only, so the others are never read again and again.
     """
 
     key: str
     entity_set: str
     select: Callable[[Any], list[str]]
     to_seen: Callable[[SyncEnv, list[dict]], list[SeenInput]]
+    only: Expr | None = None
 
     def __call__(self, env: SyncEnv, mode: str) -> None:
         """New, changed (by ``DataVersion``) and deleted objects into staging."""
@@ -38,7 +41,7 @@ class OneCScan:
         scanned: set[str] = set()
         changed: list[str] = []
         scan = ["Ref_Key", "DataVersion", "DeletionMark"]
-        for page in env.onec.list(self.entity_set, select=scan, page_size=SCAN_PAGE):
+        for page in env.onec.list(self.entity_set, select=scan, page_size=SCAN_PAGE, filter=self.only):
             known = env.staging.versions_of("onec", self.key, [str(row["Ref_Key"]) for row in page])
             for row in page:
                 ref = str(row["Ref_Key"])
@@ -60,7 +63,7 @@ class OneCScan:
         wanted = set(refs)
         pages: Iterable[list[dict]]
         if full:
-            pages = env.onec.list(self.entity_set, select=select, page_size=1000)
+            pages = env.onec.list(self.entity_set, select=select, page_size=1000, filter=self.only)
         else:
             pages = (
                 env.onec.list_all(
