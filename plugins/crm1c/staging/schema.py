@@ -102,7 +102,9 @@ xref = sa.Table(
     # Which link of the CRM record this is: '' for one-to-one entities; one CRM deal has an ``invoice`` and a
     # ``sale`` link (added in 0003). 1:1 per role; a 1C record belongs to one CRM record in one role.
     sa.Column("role", sa.Text, nullable=False, server_default=NO_ROLE),
-    sa.UniqueConstraint("entity", "role", "crm_id"),
+    # (entity, crm_id, role) rather than (entity, role, crm_id): the same rule, and its index also serves
+    # "every link of this CRM record" (xrefs_by_crm).
+    sa.UniqueConstraint("entity", "crm_id", "role"),
     sa.UniqueConstraint("entity", "onec_id"),
 )
 

@@ -1,7 +1,7 @@
 """Documents: link and intent roles, post/unpost intents, watermark sub-cursors with a pending value.
 
 * ``xref.role`` and ``write_intent.role`` (``''`` = the one-to-one link every earlier entity uses): one CRM
-  deal links to an invoice AND a sale in 1C. Links are unique by ``(entity, role, crm_id)`` (was
+  deal links to an invoice AND a sale in 1C. Links are unique by ``(entity, crm_id, role)`` (was
   ``(entity, crm_id)``) and still by ``(entity, onec_id)``; ``uq_write_intent_pending`` gains ``role``.
 * ``write_intent.op`` also allows ``post`` and ``unpost``.
 * ``watermark`` is keyed ``(system, entity, cursor)``; ``pending_value`` holds what a run read up to until its
@@ -62,12 +62,12 @@ def _upgrade_xref() -> None:
     with op.batch_alter_table("xref") as batch:
         batch.add_column(sa.Column("role", sa.Text, nullable=False, server_default=""))
         batch.drop_constraint(op.f("uq_xref_entity_crm_id"), type_="unique")
-        batch.create_unique_constraint(op.f("uq_xref_entity_role_crm_id"), ["entity", "role", "crm_id"])
+        batch.create_unique_constraint(op.f("uq_xref_entity_crm_id_role"), ["entity", "crm_id", "role"])
 
 
 def _downgrade_xref() -> None:
     with op.batch_alter_table("xref") as batch:
-        batch.drop_constraint(op.f("uq_xref_entity_role_crm_id"), type_="unique")
+        batch.drop_constraint(op.f("uq_xref_entity_crm_id_role"), type_="unique")
         batch.create_unique_constraint(op.f("uq_xref_entity_crm_id"), ["entity", "crm_id"])
         batch.drop_column("role")
 
