@@ -64,28 +64,14 @@ def test_staging_keeps_the_value_and_promotion_joins_the_callers_transaction(sta
     assert staging.get_watermark("crm", CP) == "c3"
 
 
-def test_old_style_keys_keep_working_on_the_new_columns(staging, engine):
-    """The counterparty engine's calls before it switches (extract stages, publish copies)."""
-    staging.set_watermark("crm", f"{CP}:pending", "c1")
-    staging.set_watermark("crm", f"{CP}.requisite:pending", "r1")
-    for name in (CP, f"{CP}.requisite"):  # publish as it is written today
-        mark = staging.get_watermark("crm", f"{name}:pending")
-        staging.set_watermark("crm", name, mark)
-    assert (staging.get_watermark("crm", CP), staging.get_watermark("crm", f"{CP}.requisite")) == ("c1", "r1")
-    assert staging.get_watermark("crm", CP, "requisite") == "r1"
-    assert staging.staged_watermark("crm", CP, "requisite") == "r1"  # the old publish never cleared it
-    assert rows(engine) == {("crm", CP, "", "c1", "c1"), ("crm", CP, "requisite", "r1", "r1")}
-    staging.stage_watermark("crm", CP, "c2")  # new-style calls share the same state
-    assert staging.get_watermark("crm", f"{CP}:pending") == "c2"
-
-
 @pytest.mark.parametrize(
     "call",
     [
         lambda s: s.stage_watermark("crm", f"{CP}.requisite", "x"),
         lambda s: s.staged_watermark("crm", f"{CP}:pending"),
         lambda s: s.promote_watermarks("crm", f"{CP}.requisite"),
-        lambda s: s.get_watermark("crm", f"{CP}.requisite", "requisite"),
+        lambda s: s.get_watermark("crm", f"{CP}.requisite"),
+        lambda s: s.get_watermark("crm", f"{CP}:pending"),
         lambda s: s.set_watermark("crm", "a:b", "x"),
     ],
 )

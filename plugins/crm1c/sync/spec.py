@@ -155,8 +155,7 @@ class EntitySpec:
             readers: system → :class:`Reader`.
             writers: ``"onec"`` → :class:`OneCWriter`, ``"crm"`` → :class:`CrmWriter`; a system without one
                 is never written.
-            cursors: the CRM watermarks ``publish`` promotes once the run's writes are done.
-            summed: the step counters ``publish`` adds up for the asset event.
+                summed: the step counters ``publish`` adds up for the asset event.
     """
 
     key: str
@@ -172,5 +171,4 @@ class EntitySpec:
     link_slots: Mapping[str, str]
     readers: Mapping[str, Reader]
     writers: Mapping[str, Any]
-    cursors: tuple[str, ...] = ()
     summed: tuple[str, ...] = field(default=())

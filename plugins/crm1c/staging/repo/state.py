@@ -4,13 +4,8 @@ A watermark is keyed by system, entity and ``cursor`` (``''``: the entity's main
 for a second listing of the same entity). ``value`` is where the next run starts; an extract stages what it
 read up to with :meth:`Bookkeeping.stage_watermark` and publish promotes every staged cursor of the entity
 with :meth:`Bookkeeping.promote_watermarks` once the run's writes are done.
-
-Before revision 0003 sub-cursors and staged values were encoded in the entity name
-(``"counterparty.requisite"``, ``"counterparty:pending"``). :meth:`Bookkeeping.get_watermark` and
-:meth:`Bookkeeping.set_watermark` still accept such names (with no ``cursor``) and read them the way the
-migration converted the stored rows: ``"E.sub"`` is entity ``E``, cursor ``sub``; ``"X:pending"`` is the
-staged value of X. Old-style callers see what they stored before the upgrade, and old- and new-style calls
-share one state.
+(Before revision 0003 both were spelled into the entity name, ``"counterparty.requisite"`` and
+``"counterparty:pending"``; the migration converted those rows, and such a name is refused now.)
 """
 
 from __future__ import annotations
@@ -27,7 +22,6 @@ from crm1c.staging.schema import run_stats as rt
 from crm1c.staging.schema import watermark as wt
 
 MAIN_CURSOR = ""
-LEGACY_PENDING = ":pending"  # suffix of a pre-0003 staged watermark's entity name
 
 
 class Bookkeeping(StagingBase):
@@ -35,8 +29,7 @@ class Bookkeeping(StagingBase):
         self, system: str, entity: str, cursor: str = MAIN_CURSOR, *, conn: Connection | None = None
     ) -> str | None:
         """The cursor's value (where the next run starts), or None before the first one is set."""
-        entity, cursor, staged = _resolve(entity, cursor)
-        return self._read_watermark(system, entity, cursor, "pending_value" if staged else "value", conn)
+        return self._read_watermark(system, _plain(entity), cursor, "value", conn)
 
     def set_watermark(
         self,
@@ -48,8 +41,7 @@ class Bookkeeping(StagingBase):
         conn: Connection | None = None,
     ) -> None:
         """Store the cursor's value; pass the batch's ``conn`` so it only advances when the batch commits."""
-        entity, cursor, staged = _resolve(entity, cursor)
-        self._write_watermark(system, entity, cursor, "pending_value" if staged else "value", value, conn)
+        self._write_watermark(system, _plain(entity), cursor, "value", value, conn)
 
     def stage_watermark(
         self,
@@ -134,15 +126,6 @@ class Bookkeeping(StagingBase):
         with self._read(conn) as c:
             return [RunStats(**r._mapping) for r in c.execute(query)]
 
-
-def _resolve(entity: str, cursor: str) -> tuple[str, str, bool]:
-    """``(entity, cursor, staged)`` of a key given to :meth:`Bookkeeping.get_watermark` or ``set_watermark``:
-    a pre-0003 name (``"E.sub"``, ``"X:pending"``, no cursor) as the 0003 migration converted it."""
-    if cursor != MAIN_CURSOR:
-        return _plain(entity), cursor, False
-    staged = entity.endswith(LEGACY_PENDING)
-    entity, _, cursor = entity.removesuffix(LEGACY_PENDING).partition(".")
-    return _plain(entity), cursor, staged
 
 
 def _plain(entity: str) -> str:

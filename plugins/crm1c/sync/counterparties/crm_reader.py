@@ -17,7 +17,7 @@ from crm1c.sync.engine import cursors
 from crm1c.sync.engine.cursors import later
 from crm1c.sync.runtime import Progress, SyncEnv
 
-REQUISITE_CURSOR = f"{KEY}.requisite"  # requisites edited without their company changing
+REQUISITE_CURSOR = "requisite"  # requisites edited without their company changing
 
 IDS_PER_CALL = 50  # companies per requisite list call
 CALLS = 50  # calls per batch request
@@ -169,7 +169,7 @@ def read_companies(env: SyncEnv, mode: str) -> None:
     if reader.mark:
         cursors.stage(env, KEY, reader.mark)
     if reader.req_mark:
-        cursors.stage(env, REQUISITE_CURSOR, reader.req_mark)
+        cursors.stage(env, KEY, reader.req_mark, REQUISITE_CURSOR)
 
 
 def _requisite_changes(
@@ -177,8 +177,8 @@ def _requisite_changes(
 ) -> str | None:
     """Requisites edited without their company changing (Bitrix24 does not touch the company's
     DATE_MODIFY then): re-read those companies. Returns the newest requisite DATE_MODIFY."""
-    since = cursors.since(env, REQUISITE_CURSOR, mode)
-    mark = later(reader.req_mark, cursors.current(env, REQUISITE_CURSOR))
+    since = cursors.since(env, KEY, mode, REQUISITE_CURSOR)
+    mark = later(reader.req_mark, cursors.current(env, KEY, REQUISITE_CURSOR))
     flt: dict[str, Any] = {"ENTITY_TYPE_ID": COMPANY_TYPE_ID}
     if since is not None:
         flt[">=DATE_MODIFY"] = since

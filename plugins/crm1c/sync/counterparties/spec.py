@@ -7,7 +7,7 @@ from typing import Any
 from crm1c.domain.counterparty import Counterparty, content_hash, identity_key, tombstone, validate
 from crm1c.domain.counterparty_codec import onec_select
 from crm1c.domain.merge import MergeResult, Ownership, merge
-from crm1c.sync.counterparties.crm_reader import REQUISITE_CURSOR, read_companies
+from crm1c.sync.counterparties.crm_reader import read_companies
 from crm1c.sync.counterparties.crm_writer import CrmCompanyWriter
 from crm1c.sync.counterparties.onec_writer import OneCCounterpartyWriter
 from crm1c.sync.counterparties.records import KEY, ONEC_SET, onec_page_seen
@@ -42,5 +42,4 @@ COUNTERPARTIES = EntitySpec(
         "onec": OneCScan(KEY, ONEC_SET, onec_select, onec_page_seen),
     },
     writers={"onec": OneCCounterpartyWriter(), "crm": CrmCompanyWriter()},
-    cursors=(KEY, REQUISITE_CURSOR),
 )

@@ -1,7 +1,8 @@
 """Incremental cursors (watermarks) of the CRM readers: staged during extract, promoted by publish.
 
-A reader stages the newest ``DATE_MODIFY`` it read; :func:`promote` makes it the cursor only once the
-run's writes are done, so a run that dies before publish reads the same changes again.
+A reader stages the newest ``DATE_MODIFY`` it read; :func:`promote` makes every staged cursor of the entity
+current only once the run's writes are done, so a run that dies before publish reads the same changes
+again. An entity may keep several cursors (``cursor=""`` is its main one, e.g. ``"requisite"`` another).
 """
 
 from __future__ import annotations
@@ -11,30 +12,24 @@ from datetime import datetime
 from crm1c.sync.runtime import SyncEnv
 
 
-def _staged(name: str) -> str:
-    return f"{name}:pending"
-
-
-def since(env: SyncEnv, name: str, mode: str) -> str | None:
-    """Where an incremental read of cursor ``name`` starts (the cursor minus the overlap); None: read all."""
-    mark = env.staging.get_watermark("crm", name)
+def since(env: SyncEnv, key: str, mode: str, cursor: str = "") -> str | None:
+    """Where an incremental read starts (the cursor minus the overlap); None: read everything."""
+    mark = current(env, key, cursor)
     if mode == "full" or mark is None:
         return None
     return (datetime.fromisoformat(mark) - env.overlap).isoformat()
 
 
-def current(env: SyncEnv, name: str) -> str | None:
-    return env.staging.get_watermark("crm", name)
+def current(env: SyncEnv, key: str, cursor: str = "") -> str | None:
+    return env.staging.get_watermark("crm", key, cursor)
 
 
-def stage(env: SyncEnv, name: str, value: str) -> None:
-    env.staging.set_watermark("crm", _staged(name), value)
+def stage(env: SyncEnv, key: str, value: str, cursor: str = "") -> None:
+    env.staging.stage_watermark("crm", key, value, cursor)
 
 
-def promote(env: SyncEnv, names: tuple[str, ...]) -> None:
-    for name in names:
-        if mark := env.staging.get_watermark("crm", _staged(name)):
-            env.staging.set_watermark("crm", name, mark)
+def promote(env: SyncEnv, key: str) -> None:
+    env.staging.promote_watermarks("crm", key)
 
 
 def later(a: str | None, b: str | None) -> str | None:

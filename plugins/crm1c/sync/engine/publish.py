@@ -34,7 +34,7 @@ def publish(spec: EntitySpec, env: SyncEnv) -> dict[str, Any]:
     """Advance the cursors, audit the run and return the counts for the asset event."""
     if not env.dry_run:
         env.checkpoint("before_watermark")
-        cursors.promote(env, spec.cursors)
+        cursors.promote(env, spec.key)
     totals: dict[str, Any] = dict.fromkeys((*SUMMED, *spec.summed), 0)
     for stats in env.staging.run_stats(env.run_id):
         for key, value in (stats.counters or {}).items():
