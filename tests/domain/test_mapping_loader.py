@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from crm1c.mapping import loader
+from crm1c import datafile
 from crm1c.mapping.loader import (
     DEFAULT_COUNTERPARTY_MAPPING,
     MappingError,
@@ -116,7 +116,7 @@ def test_the_brief_example_message() -> None:
 def test_files_in_the_project_are_named_relative_to_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mapping_data: dict[str, Any]
 ) -> None:
-    monkeypatch.setattr(loader, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(datafile, "PROJECT_ROOT", tmp_path)
     path = tmp_path / "include" / "mappings" / "counterparties.yaml"
     path.parent.mkdir(parents=True)
     mapping_data["fields"]["inn"]["onec"] = "ИНH"
@@ -138,7 +138,7 @@ def test_error_from_a_file_names_that_file(tmp_path: Path, mapping_data: dict[st
 
 def test_unknown_key(mapping_data: dict[str, Any]) -> None:
     mapping_data["fields"]["inn"]["maxlength"] = 12
-    assert problems_of(mapping_data) == ["fields.inn.maxlength: unknown key (not part of the mapping format)"]
+    assert problems_of(mapping_data) == ["fields.inn.maxlength: unknown key (not part of the file's format)"]
 
 
 def test_unknown_field_name(mapping_data: dict[str, Any]) -> None:

@@ -64,7 +64,7 @@ def test_a_single_address_and_a_channel():
         ("email: {to: []}", f"{SOURCE}: email.to: List should have at least 1 item"),
         ("email: {from_email: crm1c}", f"{SOURCE}: email.from_email: not an e-mail address: 'crm1c'"),
         ("slack: {conn_id: ''}", f"{SOURCE}: slack.conn_id: String should have at least 1 character"),
-        ("- email", f"{SOURCE}: the top level must be a mapping"),
+        ("- email", f"{SOURCE}: the file must be a YAML mapping"),
         ("email: {to: [a@b.example]", f"{SOURCE}: not valid YAML"),
     ],
 )
@@ -84,7 +84,7 @@ def test_a_file_given_by_path_is_named_in_the_error(tmp_path):
     with pytest.raises(AlertsConfigError) as caught:
         load_alerts_config(path)
 
-    assert str(caught.value) == f"{path}: slack.chanel: unknown key"
+    assert str(caught.value) == f"{path}: slack.chanel: unknown key (not part of the file's format)"
 
 
 def test_default_file_is_the_shipped_one():

@@ -2,7 +2,7 @@
 
 A problem raises :class:`AlertsConfigError` naming the file and the key, e.g.
 ``include/mappings/alerts.yaml: email.too: unknown key``. ``email: null`` or ``slack: null`` turns
-that channel off. Plain Python (pydantic + PyYAML), independent of ``crm1c.mapping``.
+that channel off. Plain Python (:mod:`crm1c.datafile`), independent of ``crm1c.mapping``.
 """
 
 from __future__ import annotations
@@ -10,16 +10,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_core import ErrorDetails
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_ALERTS_FILE = PROJECT_ROOT / "include" / "mappings" / "alerts.yaml"
+from crm1c import datafile
+
+DEFAULT_ALERTS_FILE = datafile.MAPPINGS_DIR / "alerts.yaml"
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
 
 
-class AlertsConfigError(ValueError):
+class AlertsConfigError(datafile.DataFileError):
     """An alerts file that cannot be used; the message has one ``<file>: <key>: <problem>`` line each."""
 
 
@@ -71,46 +70,9 @@ class AlertsConfig(_Strict):
 
 def load_alerts_config(path: str | Path = DEFAULT_ALERTS_FILE) -> AlertsConfig:
     """Read and validate the alerts file."""
-    path = Path(path)
-    source = _display(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AlertsConfigError(f"{source}: cannot read the file: {exc}") from exc
-    return parse_alerts_config(text, source)
+    return datafile.load(path, AlertsConfig, AlertsConfigError)
 
 
 def parse_alerts_config(text: str, source: str = "<text>") -> AlertsConfig:
     """Validate alerts YAML given as text; ``source`` names it in error messages."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise AlertsConfigError(f"{source}: not valid YAML: {exc}") from exc
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise AlertsConfigError(f"{source}: the top level must be a mapping (email:, slack:)")
-    try:
-        return AlertsConfig.model_validate(data)
-    except ValidationError as exc:
-        lines = [f"{source}: {_key(e['loc'])}: {_problem(e)}" for e in exc.errors()]
-        raise AlertsConfigError("\n".join(lines)) from exc
-
-
-def _key(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(p) for p in loc) or "(top level)"
-
-
-def _problem(error: ErrorDetails) -> str:
-    if error["type"] == "extra_forbidden":
-        return "unknown key"
-    if error["type"] == "missing":
-        return "required key is missing"
-    return error["msg"].removeprefix("Value error, ")
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path)
+    return datafile.parse(text, AlertsConfig, source, AlertsConfigError)
