@@ -62,7 +62,8 @@ def chain_line(chain: dict[str, Any]) -> str:
     if bad:
         who = f"by {bad['actor']}, run {bad['run_id'] or '-'}"
         row += f" ({_ts(bad['ts'])} {bad['op']} {bad['entity_key'] or '-'} → {bad['result']}, {who})"
-    return f"audit chain: BROKEN at row {row} of {chain['rows']}: that row or the one before it was altered"
+    reason = "it, or the row before it, was altered or removed"
+    return f"audit chain: BROKEN at row {row} of {chain['rows']}: {reason}"
 
 
 def _story_text(story: dict[str, Any]) -> str:
