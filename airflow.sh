@@ -8,4 +8,9 @@ if [ ! -f "$AIRFLOW_HOME/.migrated" ]; then
   "$AIRFLOW" db migrate >"$AIRFLOW_HOME/migrate.log" 2>&1 || { cat "$AIRFLOW_HOME/migrate.log" >&2; exit 1; }
   touch "$AIRFLOW_HOME/.migrated"
 fi
+# The scheduler's and the triggerer's log servers bind every interface (Airflow 3.3 has no host setting for them):
+# started only when CRM1C_LISTEN opens the components to the network (see scripts/airflow-env.sh).
+if [[ "${1:-}" =~ ^(scheduler|triggerer)$ && "$CRM1C_LISTEN" =~ ^(127\.[0-9.]+|localhost|::1)$ ]]; then
+  set -- "$@" --skip-serve-logs
+fi
 exec "$AIRFLOW" "$@"
