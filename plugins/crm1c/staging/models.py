@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from crm1c.hashing import content_hash
@@ -182,3 +182,31 @@ class RunStats:
     started_at: datetime
     finished_at: datetime | None
     counters: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutMode:
+    """An entity's rollout mode as someone set it (``entity`` as in DAG ids, e.g. ``"counterparties"``);
+    ``pilot_filter`` only for ``pilot`` (e.g. ``{"inn": ["7707083893"]}``)."""
+
+    entity: str
+    mode: str
+    pilot_filter: dict[str, Any] | None
+    changed_by: str
+    changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationReport:
+    """One reconciliation run: its period (None: everything), ``status`` clean | drift | failed, the totals
+    compared, the differences found and the HTML report sent out."""
+
+    id: int
+    started_at: datetime
+    finished_at: datetime
+    period_from: date | None
+    period_to: date | None
+    status: str
+    totals: dict[str, Any]
+    differences: list[Any]
+    html: str | None

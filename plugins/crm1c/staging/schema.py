@@ -27,6 +27,9 @@ INTENT_OPS = ("create", "update", "mark_deleted", "post", "unpost")  # post/unpo
 # e.g. a deal's ``invoice`` and ``sale`` link (added in 0003).
 NO_ROLE = ""
 INTENT_STATES = ("pending", "done", "failed", "abandoned")
+# An entity's rollout mode (0004); what each means for a run: :mod:`crm1c.rollout`.
+ROLLOUT_MODES = ("off", "shadow", "pilot", "read_only", "review", "on")
+REPORT_STATUSES = ("clean", "drift", "failed")
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):
@@ -249,6 +252,36 @@ run_stats = sa.Table(
     sa.Column("started_at", UtcDateTime, nullable=False),
     sa.Column("finished_at", UtcDateTime, nullable=True),
     sa.Column("counters", sa.JSON, nullable=False),
+)
+
+
+# Each entity's rollout mode, by the entity's name in DAG ids, once someone set it (0004). Without a row the
+# default of ``include/mappings/rollout.yaml`` applies; every change is also an ``audit_log`` row.
+rollout_mode = sa.Table(
+    "rollout_mode",
+    metadata,
+    sa.Column("entity", sa.Text, primary_key=True),
+    sa.Column("mode", sa.Text, nullable=False),
+    sa.Column("pilot_filter", sa.JSON, nullable=True),
+    sa.Column("changed_by", sa.Text, nullable=False),
+    sa.Column("changed_at", UtcDateTime, nullable=False),
+    sa.CheckConstraint(_in("mode", ROLLOUT_MODES), name="mode"),
+)
+
+# One row per reconciliation run: what was compared, what differs, the HTML report sent out (0004).
+reconciliation_report = sa.Table(
+    "reconciliation_report",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("finished_at", UtcDateTime, nullable=False),
+    sa.Column("period_from", sa.Date, nullable=True),
+    sa.Column("period_to", sa.Date, nullable=True),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("totals", sa.JSON, nullable=False),
+    sa.Column("differences", sa.JSON, nullable=False),
+    sa.Column("html", sa.Text, nullable=True),
+    sa.CheckConstraint(_in("status", REPORT_STATUSES), name="status"),
 )
 
 

@@ -12,11 +12,12 @@ Every method runs in its own transaction unless given ``conn=`` (from :meth:`Sta
 from __future__ import annotations
 
 from crm1c.staging.repo.audit import AuditLog
+from crm1c.staging.repo.control import Control
 from crm1c.staging.repo.outbox import Outbox
 from crm1c.staging.repo.review import Review
 from crm1c.staging.repo.seen import SeenRecords
 from crm1c.staging.repo.state import Bookkeeping
 
 
-class Staging(SeenRecords, Outbox, Review, AuditLog, Bookkeeping):
+class Staging(SeenRecords, Outbox, Review, Control, AuditLog, Bookkeeping):
     """Repository over the staging DB (seen records, xref, outbox, quarantine, conflicts, audit, state)."""
