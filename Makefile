@@ -4,7 +4,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 AIRFLOW_COMPONENTS := api-server scheduler dag-processor triggerer
-RUN := .airflow/run
+RUN := $(or $(AIRFLOW_HOME),.airflow)/run
 
 .PHONY: help venv lock test test-deep lint demo up down contour-up contour-down contour-seed clean
 
@@ -50,17 +50,24 @@ demo: venv  ## the main job end to end on the embedded default, with a short rep
 	$(BIN)/python -m contour up
 	$(BIN)/python scripts/demo.py
 
-up: venv contour-up  ## Airflow (API server, scheduler, dag-processor, triggerer) + contour; UI http://127.0.0.1:8080
+up: venv contour-up  ## Airflow (API server, scheduler, dag-processor, triggerer) + contour on 127.0.0.1; UI http://127.0.0.1:8080
 	@mkdir -p $(RUN)
 	@./airflow.sh version >/dev/null
 	@for c in $(AIRFLOW_COMPONENTS); do \
 	  if [ -f $(RUN)/$$c.pid ] && kill -0 $$(cat $(RUN)/$$c.pid) 2>/dev/null; then echo "$$c already running"; continue; fi; \
 	  setsid ./airflow.sh $$c > $(RUN)/$$c.log 2>&1 < /dev/null & echo $$! > $(RUN)/$$c.pid; \
 	done
-	@for i in $$(seq 1 60); do curl -sf http://127.0.0.1:8080/api/v2/monitor/health >/dev/null && break; sleep 1; done
-	@curl -sf http://127.0.0.1:8080/api/v2/monitor/health >/dev/null \
-	  && echo "Airflow UI: http://127.0.0.1:8080 (login admin / admin); logs in $(RUN)/" \
-	  || { echo "Airflow did not become healthy; see $(RUN)/*.log"; exit 1; }
+	@source scripts/airflow-env.sh 2>/dev/null; \
+	  host=$$AIRFLOW__API__HOST; case $$host in 0.0.0.0|::|'') host=127.0.0.1;; *:*) host="[$$host]";; esac; \
+	  url="http://$$host:$${AIRFLOW__API__PORT:-8080}"; pwfile=$$AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE; \
+	  for i in $$(seq 1 90); do curl -sf $$url/api/v2/monitor/health >/dev/null && break; sleep 1; done; \
+	  curl -sf $$url/api/v2/monitor/health >/dev/null || { echo "Airflow did not become healthy; see $(RUN)/*.log"; exit 1; }; \
+	  pw=$$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("admin", ""))' "$$pwfile" 2>/dev/null); \
+	  case $$AIRFLOW__API__HOST in 127.*|localhost|::1) reach="this machine only; CRM1C_LISTEN=0.0.0.0 opens it";; \
+	    *) reach="listening on $$AIRFLOW__API__HOST: reachable from the network";; esac; \
+	  echo "Airflow UI: $$url ($$reach)"; \
+	  echo "  login: admin  password: $${pw:-see the file}  (kept in $$pwfile)"; \
+	  echo "  logs in $(RUN)/"
 
 down:  ## stop Airflow and the contour (by PID)
 	@for c in $(AIRFLOW_COMPONENTS); do \
