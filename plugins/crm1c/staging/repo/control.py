@@ -54,22 +54,17 @@ class Control(AuditLog):
             raise ValueError(f"mode must be one of {', '.join(ROLLOUT_MODES)}, got {mode!r}")
         if (mode == "pilot") != bool(pilot_filter):
             raise ValueError("a pilot_filter is required for mode pilot, and only for it")
-        row = {
-            "entity": entity,
-            "mode": mode,
-            "pilot_filter": jsonable(pilot_filter) if pilot_filter else None,
-        }
-        row |= {"changed_by": actor, "changed_at": self._now()}
-        stmt = self._insert(mt).values(row)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["entity"], set_={k: v for k, v in row.items() if k != "entity"}
-        )
+        stored = jsonable(pilot_filter) if pilot_filter else None
+        new = RolloutMode(entity, mode, stored, actor, self._now())
+        values = {"mode": mode, "pilot_filter": stored, "changed_by": actor, "changed_at": new.changed_at}
+        stmt = self._insert(mt).values(entity=entity, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=["entity"], set_=values)
         with self._write(conn) as c:
             old = self.get_mode(entity, conn=c)
             c.execute(stmt)
-            detail = {"from": old.mode if old else None, "to": mode, "pilot_filter": row["pilot_filter"]}
+            detail = {"from": old.mode if old else None, "to": mode, "pilot_filter": stored}
             self.audit(actor, run_id, entity, None, "rollout", None, "set", detail, conn=c)
-        return RolloutMode(**row)
+        return new
 
     def pending_count(self, entity: str, target_system: str, *, conn: Connection | None = None) -> int:
         """How many writes to ``target_system`` wait in the outbox for ``entity`` (the staging name)."""
@@ -103,7 +98,8 @@ class Control(AuditLog):
             "period_to": period_to,
         }
         with self._write(conn) as c:
-            return int(c.execute(sa.insert(rt).values(values)).inserted_primary_key[0])
+            key = c.execute(sa.insert(rt).values(values).returning(rt.c.id)).scalar_one()
+        return int(key)
 
     def latest_report(self, *, conn: Connection | None = None) -> ReconciliationReport | None:
         """The newest reconciliation report, or None before the first."""
