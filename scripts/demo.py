@@ -53,7 +53,8 @@ def main() -> int:
     crm_after, onec_after = _counts(settings.state_dir)
     print(f"Done in {elapsed:.0f} s. After: CRM companies {crm_after}, 1C counterparties {onec_after}\n")
     _report(f"sqlite:///{staging_file}")
-    print(f"\nFull Airflow log: {log_file}. UI: make up → http://127.0.0.1:8080 (login admin, the password make up prints).")
+    print(f"\nFull Airflow log: {log_file}.")
+    print("UI: make up → http://127.0.0.1:8080 (login admin, with the password make up prints).")
     return 0
 
 
