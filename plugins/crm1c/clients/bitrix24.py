@@ -29,6 +29,7 @@ from crm1c.clients.bitrix24_batch import MAX_COMMANDS, BatchResult
 from crm1c.clients.bitrix24_errors import SYSTEM, map_error
 from crm1c.clients.errors import ExternalSystemError, RetryableError, ValidationRejected
 from crm1c.clients.phpquery import command as encode_command
+from crm1c.clients.protected import check_bitrix_write
 from crm1c.clients.ratelimit import NoLimit, RateLimiter
 from crm1c.clients.retry import RetryPolicy
 from crm1c.clients.stats import ClientStats
@@ -173,6 +174,8 @@ class Bitrix24Client:
         self, method: str, params: Mapping[str, Any] | None = None, *, write: bool | None = None
     ) -> dict:
         """Call one method; return the whole envelope (``result``, ``total``, ``next``, ``time``)."""
+        if not is_read_method(method):
+            check_bitrix_write(method)
         is_write = not is_read_method(method) if write is None else write
         return self._request(method, params or {}, write=is_write)
 
@@ -186,6 +189,9 @@ class Bitrix24Client:
         """Run ≤50 commands in one request; ``commands`` maps keys (or list positions → ``cmd<i>``) to
         ``"method?query"`` strings or ``(method, params)`` tuples. Per-command errors do not raise."""
         cmd, methods = self._encode_batch(commands)
+        for method in methods:
+            if not is_read_method(method):
+                check_bitrix_write(method)
         is_write = any(not is_read_method(m) for m in methods) if write is None else write
         envelope = self._request("batch", {"halt": 1 if halt else 0, "cmd": cmd}, write=is_write)
         return BatchResult.from_envelope(envelope, list(cmd), conn_id=self.conn_id)

@@ -33,6 +33,7 @@ from requests.auth import AuthBase
 from crm1c.clients.errors import ExternalSystemError, RetryableError
 from crm1c.clients.odata_filter import Expr
 from crm1c.clients.onec_errors import SYSTEM, map_error
+from crm1c.clients.protected import check_onec_write
 from crm1c.clients.retry import RetryPolicy
 from crm1c.clients.stats import ClientStats
 from crm1c.clients.transport import ThreadSessions, environment_session, register_secret, transport_error
@@ -250,12 +251,14 @@ class OneCClient:
     # -- writes ---------------------------------------------------------------------------------
     def create(self, entity_set: str, body: dict[str, Any]) -> dict:
         """POST a new object; returns it with the generated ``Ref_Key``/``DataVersion`` (HTTP 201)."""
+        check_onec_write(entity_set)
         return self._request("POST", self._url(self._path(entity_set)), f"onec POST {entity_set}", body)
 
     def update(
         self, entity_set: str, ref_key: str | uuid.UUID, changes: dict[str, Any], data_version: str
     ) -> dict:
         """PATCH with ``If-Match: <DataVersion>``; a stale version raises :class:`PreconditionFailed`."""
+        check_onec_write(entity_set)
         if not data_version:
             raise ValueError("update needs the DataVersion read before the change (optimistic locking)")
         url = self._url(self._path(entity_set, ref_key))
@@ -269,12 +272,14 @@ class OneCClient:
 
     def post_document(self, entity_set: str, ref_key: str | uuid.UUID, operational: bool = False) -> Any:
         """``POST Document_X(guid'…')/Post?PostingModeOperational=…``."""
+        check_onec_write(entity_set)
         flag = [("PostingModeOperational", "true" if operational else "false")]
         url = self._url(self._path(entity_set, ref_key, "/Post"), flag)
         return self._request("POST", url, f"onec Post {entity_set}")
 
     def unpost_document(self, entity_set: str, ref_key: str | uuid.UUID) -> Any:
         """``POST Document_X(guid'…')/Unpost``."""
+        check_onec_write(entity_set)
         url = self._url(self._path(entity_set, ref_key, "/Unpost"))
         return self._request("POST", url, f"onec Unpost {entity_set}")
 
