@@ -138,5 +138,5 @@ def test_html_and_slack_escape_and_summarise():
     assert "https://portal.example/crm/company/details/1/" in page
     line = slack_summary(report, url="https://airflow.example/x")
     assert line.startswith(":warning: crm1c reconciliation: drift: 2 differences")
-    assert "&lt;b&gt;" in line and line.endswith("<https://airflow.example/x|report>")
+    assert "&lt;b&gt;" in line and line.endswith("<https://airflow.example/x|Airflow>")
     assert subject(report) == "[crm1c] reconciliation 2026-03-02: DRIFT, 2 differences"

@@ -28,7 +28,7 @@ TITLE = ("Контрагенты", "counterparties")
 KIND_TITLES = {
     "missing_in_onec": ("Связанного контрагента нет в 1С", "missing in 1C"),
     "missing_in_crm": ("Связанной компании нет в CRM", "missing in the CRM"),
-    "deleted_in_onec": ("Помечен на удаление в 1С, жив в CRM", "deletion mark in 1C, alive in the CRM"),
+    "deleted_in_onec": ("Помечен на удаление в 1С, жив в CRM", "deletion mark in 1C but alive in the CRM"),
     "requisite_differs": ("Реквизиты различаются", "requisite differs"),
     "unmatched_twin": ("Двойник по ИНН+КПП без связи", "unmatched twin (same ИНН+КПП, no link)"),
 }

@@ -46,14 +46,14 @@ def slack_summary(report: Report, top: int = 3, url: str | None = None) -> str:
     icon = ":warning:" if report.status == "drift" else ":white_check_mark:"
     parts = [f"{icon} crm1c reconciliation: {verdict(report)}"]
     for check in report.checks:
-        kinds = ", ".join(f"{check.kind_title(k)[1]} {n}" for k, n in check.by_kind().items())
+        kinds = ", ".join(f"{check.kind_title(k)[1]} ×{n}" for k, n in check.by_kind().items())
         parts.append(f"{check.title[1]}: {check.headline}" + (f"; {kinds}" if kinds else ""))
     found = [(c, d) for c in report.checks for d in _drift_first(c)]
     if top and found:
         named = "; ".join(_one_line(c, d) for c, d in found[:top])
         parts.append(named + ("; …" if len(found) > top else ""))
     text = " · ".join(_slack_escape(p) for p in parts)
-    return text + (f" · <{url}|report>" if url else "")
+    return text + (f" · <{url}|Airflow>" if url else "")
 
 
 # ----------------------------------------------------------------------------- HTML parts
@@ -100,7 +100,7 @@ def _difference_row(diff: Difference) -> str:
         _record(diff.onec),
         _e(diff.field or "—"),
         _value(diff.crm_value),
-        _value(diff.agreed),
+        _value(diff.agreed) if diff.field else "—",
         _value(diff.onec_value),
         _e(diff.note),
     ]

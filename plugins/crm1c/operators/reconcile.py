@@ -1,0 +1,242 @@
+"""The reconciliation task: compare CRM ⇄ staging ⇄ 1C, keep the report in staging, send it to on-call.
+
+Reads both systems through the clients of ``Bitrix24Hook`` / ``OneCODataHook`` (the comparison itself is
+:func:`crm1c.reconcile.reconcile`, plain Python; it writes to neither system). The HTML report and the
+Slack line are redacted (connection secrets, URL credentials) before they are stored or sent. Recipients
+and connections come from ``include/mappings/alerts.yaml``: e-mail through the smtp provider, Slack through
+an incoming webhook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from crm1c.operators._params import as_bool, early, is_template
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from crm1c.hooks.bitrix24 import Bitrix24Hook
+    from crm1c.hooks.onec import OneCODataHook
+    from crm1c.hooks.staging import StagingHook
+    from crm1c.notify.config import AlertsConfig, EmailAlerts, SlackAlerts
+    from crm1c.reconcile import Period, ReconciliationConfig, Report
+
+
+class ReconcileOperator(BaseOperator):
+    """Runs every reconciliation check; returns the totals (status, counts by check and kind).
+
+    :param period_from: first day money checks look at (templated; empty: open); counterparties are
+        compared as they are now.
+    :param period_to: last day (templated; empty: open).
+    :param send: mail and post the report (templated: ``"{{ params.send }}"``); it is stored either way.
+    :param bitrix24_conn_id: the Bitrix24 webhook connection (templated).
+    :param onec_conn_id: the 1C OData connection (templated).
+    :param staging_conn_id: the staging database (templated).
+    :param on_failure_callback: default: the crm1c failure notifiers (e-mail and Slack to on-call).
+    """
+
+    template_fields: Sequence[str] = (
+        "period_from",
+        "period_to",
+        "send",
+        "bitrix24_conn_id",
+        "onec_conn_id",
+        "staging_conn_id",
+    )
+    ui_color = "#efe6fb"
+
+    def __init__(
+        self,
+        *,
+        period_from: str | None = None,
+        period_to: str | None = None,
+        send: bool | str = True,
+        bitrix24_conn_id: str = "bitrix24_default",
+        onec_conn_id: str = "onec_default",
+        staging_conn_id: str = "crm1c_staging",
+        **kwargs: Any,
+    ) -> None:
+        if "on_failure_callback" not in kwargs and "on_failure_callback" not in (
+            kwargs.get("default_args") or {}
+        ):
+            from crm1c.notify import failure_notifiers
+
+            kwargs["on_failure_callback"] = failure_notifiers()
+        super().__init__(**kwargs)
+        if not (is_template(period_from) or is_template(period_to)):
+            _period(period_from, period_to)  # a bad literal fails when the DAG is parsed
+        self.period_from = period_from
+        self.period_to = period_to
+        self.send = early(send, lambda v: as_bool(v, "send"))
+        self.bitrix24_conn_id = bitrix24_conn_id
+        self.onec_conn_id = onec_conn_id
+        self.staging_conn_id = staging_conn_id
+
+    @cached_property
+    def bitrix24_hook(self) -> Bitrix24Hook:
+        from crm1c.hooks.bitrix24 import Bitrix24Hook
+
+        return Bitrix24Hook(self.bitrix24_conn_id)
+
+    @cached_property
+    def onec_hook(self) -> OneCODataHook:
+        from crm1c.hooks.onec import OneCODataHook
+
+        return OneCODataHook(self.onec_conn_id)
+
+    @cached_property
+    def staging_hook(self) -> StagingHook:
+        from crm1c.hooks.staging import StagingHook
+
+        return StagingHook(self.staging_conn_id)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from crm1c.notify import load_alerts_config
+        from crm1c.reconcile import html_report, slack_summary, subject
+
+        period, send = self._params()
+        config = _config()
+        alerts = load_alerts_config()
+        staging = self.staging_hook.get_staging()
+        try:
+            report = self._compare(staging, config, period, str(context["run_id"]))
+            mail = _redacted(html_report(report, config.report.max_rows_per_kind))
+            line = _redacted(slack_summary(report, config.report.slack_top, _task_url(context)))
+            staging.save_report(
+                started_at=report.started_at, finished_at=report.finished_at, status=report.status,
+                totals=report.totals(), differences=_redacted_json(report.found()), html=mail,
+                period_from=period.start, period_to=period.end,
+            )  # fmt: skip
+        finally:
+            staging.engine.dispose()
+        self.log.info("reconciliation: %s", line)
+        if send:
+            self._send(alerts, _redacted(subject(report)), mail, line)
+        return report.totals()
+
+    def _params(self) -> tuple[Period, bool]:
+        try:
+            return _period(self.period_from, self.period_to), as_bool(self.send, "send")
+        except ValueError as exc:
+            raise AirflowFailException(f"task {self.task_id}: bad parameter: {exc}") from None
+
+    def _compare(self, staging: Any, config: ReconciliationConfig, period: Period, run_id: str) -> Report:
+        """The checks, against the clients of both hooks; a run that fails is kept as ``failed``."""
+        from crm1c.mapping.loader import MappingError
+        from crm1c.reconcile import ReconcileEnv, SystemLinks, reconcile
+
+        started = datetime.now(UTC)
+        clients: list[Any] = []
+        try:
+            clients += [self.bitrix24_hook.get_client(), self.onec_hook.get_client()]
+            crm, onec = clients
+            links = SystemLinks.of(crm.base_url, onec.base_url)
+            return reconcile(ReconcileEnv(crm, onec, staging, config, links, period, run_id))
+        except Exception as exc:
+            self._keep_failure(staging, started, period, run_id, exc)
+            if isinstance(exc, MappingError) or _is_auth(exc):
+                raise AirflowFailException(_redacted(str(exc))) from None
+            raise
+        finally:
+            for client in clients:
+                client.close()
+
+    def _keep_failure(
+        self, staging: Any, started: datetime, period: Period, run_id: str, exc: Exception
+    ) -> None:
+        """Keep a failed run in the report history (best effort: the task's own error matters more)."""
+        error = _redacted(f"{type(exc).__name__}: {exc}")
+        try:
+            staging.save_report(
+                started_at=started, finished_at=datetime.now(UTC), status="failed",
+                totals={"run_id": run_id, "status": "failed", "error": error}, differences=[],
+                period_from=period.start, period_to=period.end,
+            )  # fmt: skip
+        except Exception as failure:
+            self.log.warning("the failed run was not kept in staging: %s", _redacted(str(failure)))
+
+    def _send(self, alerts: AlertsConfig, title: str, mail: str, line: str) -> None:
+        """E-mail and Slack, each tried; the task fails after both if either could not be sent."""
+        failed: list[str] = []
+        if alerts.email is not None:
+            try:
+                _mail(alerts.email, title, mail)
+            except Exception as exc:
+                failed.append(f"e-mail: {_redacted(f'{type(exc).__name__}: {exc}')}")
+        if alerts.slack is not None:
+            try:
+                _post(alerts.slack, line)
+            except Exception as exc:
+                failed.append(f"Slack: {_redacted(f'{type(exc).__name__}: {exc}')}")
+        if failed:
+            raise AirflowException("the reconciliation report (stored) was not sent: " + "; ".join(failed))
+
+
+def _config() -> ReconciliationConfig:
+    from crm1c.reconcile import ReconciliationConfigError, load_reconciliation_config
+
+    try:
+        return load_reconciliation_config()
+    except ReconciliationConfigError as exc:
+        raise AirflowFailException(f"the reconciliation tolerances are invalid:\n{exc}") from None
+
+
+def _period(start: Any, end: Any) -> Period:
+    from crm1c.reconcile.model import Period
+
+    return Period.parse(start, end)
+
+
+def _mail(email: EmailAlerts, title: str, html: str) -> None:
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    with SmtpHook(smtp_conn_id=email.conn_id) as smtp:
+        smtp.send_email_smtp(to=email.to, subject=title, html_content=html, from_email=email.from_email)
+
+
+def _post(slack: SlackAlerts, text: str) -> None:
+    from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+
+    hook = SlackWebhookHook(slack_webhook_conn_id=slack.conn_id)
+    hook.send(text=text, channel=slack.channel, unfurl_links=False, unfurl_media=False)
+
+
+def _task_url(context: Context) -> str:
+    """The task's page in the Airflow UI (where the run and its totals are)."""
+    from airflow.sdk.configuration import conf
+
+    from crm1c.notify.message import build_log_url
+
+    ti = context["ti"]
+    base = conf.get("api", "base_url", fallback="http://localhost:8080/")
+    return build_log_url(base, ti.dag_id, ti.run_id, ti.task_id, ti.try_number, ti.map_index)
+
+
+def _is_auth(exc: BaseException) -> bool:
+    from crm1c.clients.errors import AuthError
+
+    return isinstance(exc, AuthError)
+
+
+def _redacted(text: str) -> str:
+    from crm1c.notify.redaction import redact
+
+    return redact(text)
+
+
+def _redacted_json(value: Any) -> Any:
+    """Every string of a JSON-ready value redacted."""
+    if isinstance(value, str):
+        return _redacted(value)
+    if isinstance(value, list):
+        return [_redacted_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _redacted_json(v) for k, v in value.items()}
+    return value
