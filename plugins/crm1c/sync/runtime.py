@@ -10,7 +10,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from crm1c.hashing import jsonable
+
+if TYPE_CHECKING:
+    from crm1c.staging import SeenRecord
 
 log = logging.getLogger("crm1c.sync")
 
@@ -19,6 +24,9 @@ OTHER = {"crm": "onec", "onec": "crm"}
 
 #: Named points where a crash is most dangerous; tests stop the process there (``CRM1C_KILL_AT``).
 KILL_POINTS = ("after_intent", "after_external_create", "before_xref_commit", "before_watermark")
+
+#: A dry run lists at most this many would-be writes (the ``would_write_*`` counters count them all).
+DIFF_CAP = 1000
 
 
 def checkpoint(name: str, hook: Callable[[str], None] | None = None) -> None:
@@ -48,6 +56,11 @@ class SyncEnv:
     counters: Counter[str] = field(default_factory=Counter)
     #: Metrics hook (benchmarks): called with a stage's name, its seconds and how many records it handled.
     timings: Callable[[str, float, int], None] | None = None
+    #: A pilot: the plan only handles the dirty records this accepts; the others stay dirty (None: all).
+    pilot: Callable[[SeenRecord], bool] | None = None
+    #: A dry run's would-be writes, up to :data:`DIFF_CAP` (see :meth:`would_write`).
+    diff: list[dict[str, Any]] = field(default_factory=list)
+    diff_keys: set[tuple[str, str | None, str | None]] = field(default_factory=set, repr=False)
 
     def checkpoint(self, name: str) -> None:
         checkpoint(name, self.kill_hook)
@@ -67,6 +80,24 @@ class SyncEnv:
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] += n
+
+    def would_write(
+        self, target: str, op: str, crm_id: str | None, onec_id: str | None, fields: dict[str, Any]
+    ) -> None:
+        """Note a write a dry run would make, once per pair and target (a dry run handles nothing, so a
+        pair comes up from both sides); logged with ids and field names only (no personal data)."""
+        key = (target, crm_id, onec_id)
+        if key in self.diff_keys:
+            return
+        self.diff_keys.add(key)
+        self.count(f"would_write_{target}")
+        if len(self.diff) >= DIFF_CAP:
+            self.count("would_write_unlisted")
+            return
+        self.diff.append(
+            {"target": target, "op": op, "crm_id": crm_id, "onec_id": onec_id, "fields": jsonable(fields)}
+        )
+        log.info("would %s in %s: crm %s, 1C %s: %s", op, target, crm_id, onec_id, ", ".join(sorted(fields)))
 
 
 class Progress:

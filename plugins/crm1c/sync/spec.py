@@ -133,6 +133,16 @@ class CrmWriter(Protocol):
         ...
 
 
+class PilotMatch(Protocol):
+    """Whether a seen record is in a pilot (rollout mode ``pilot``): ``keys`` are the filter keys the entity
+    understands (e.g. ``inn``); a record is in when any key's values hold its value for that key."""
+
+    @property
+    def keys(self) -> tuple[str, ...]: ...
+
+    def __call__(self, record: SeenRecord, pilot_filter: Mapping[str, Sequence[str]]) -> bool: ...
+
+
 @dataclass(frozen=True)
 class EntitySpec:
     """One entity: its canonical model and rules, and its readers and writers per system (its DAG-level
@@ -156,6 +166,7 @@ class EntitySpec:
             writers: ``"onec"`` → :class:`OneCWriter`, ``"crm"`` → :class:`CrmWriter`; a system without one
                 is never written.
                 summed: the step counters ``publish`` adds up for the asset event.
+            pilot_match: which records a pilot filter selects (None: the entity cannot run a pilot).
     """
 
     key: str
@@ -172,3 +183,4 @@ class EntitySpec:
     readers: Mapping[str, Reader]
     writers: Mapping[str, Any]
     summed: tuple[str, ...] = field(default=())
+    pilot_match: PilotMatch | None = None

@@ -149,7 +149,7 @@ def read_companies(env: SyncEnv, mode: str) -> None:
     """Companies (with their requisite) changed since the cursor − overlap, or all of them."""
     company_select, req_select = bitrix_select(env.mapping)
     req_select = sorted({*req_select, "DATE_MODIFY", "ENTITY_TYPE_ID"})
-    company_select = sorted({*company_select, "DATE_MODIFY"})
+    company_select = sorted({*company_select, "DATE_MODIFY", "ASSIGNED_BY_ID"})  # ASSIGNED_BY_ID: pilots
     since = cursors.since(env, KEY, mode)
     started = datetime.now(UTC)
     reader = _CompanyReader(env, req_select)

@@ -10,6 +10,7 @@ from crm1c.domain.merge import MergeResult, Ownership, merge
 from crm1c.sync.counterparties.crm_reader import read_companies
 from crm1c.sync.counterparties.crm_writer import CrmCompanyWriter
 from crm1c.sync.counterparties.onec_writer import OneCCounterpartyWriter
+from crm1c.sync.counterparties.pilot import CounterpartyPilot
 from crm1c.sync.counterparties.records import KEY, ONEC_SET, onec_page_seen
 from crm1c.sync.engine.onec_scan import OneCScan
 from crm1c.sync.spec import EntitySpec
@@ -42,4 +43,5 @@ COUNTERPARTIES = EntitySpec(
         "onec": OneCScan(KEY, ONEC_SET, onec_select, onec_page_seen),
     },
     writers={"onec": OneCCounterpartyWriter(), "crm": CrmCompanyWriter()},
+    pilot_match=CounterpartyPilot(),
 )

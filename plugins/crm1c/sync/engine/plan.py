@@ -4,10 +4,14 @@ Nothing external is written here. A record that fails validation goes to quarant
 itself once fixed at the source); two records with the same key on one side go to quarantine too, and
 nothing is written for them. Conflicting edits are recorded, the owning system's value wins. Writes to a
 system the entity has no writer for are never queued (the other system is the master there).
+
+A pilot (``env.pilot``) plans only the records it accepts, or whose linked partner it accepts; the others
+stay dirty for a later run. A dry run writes nothing and lists the writes it would queue (``would_write``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -38,6 +42,8 @@ def plan(spec: EntitySpec, env: SyncEnv) -> dict[str, Any]:
                     planner.look.flush()
             after = batch[-1].external_id
     progress.finish()
+    if env.dry_run:
+        return dict(env.counters) | {"would_write": list(env.diff)}
     return dict(env.counters)
 
 
@@ -51,6 +57,9 @@ class _Planner:
         """Plan one record; it stays dirty while an older queued intent still carries other data."""
         spec, env, look = self.spec, self.env, self.look
         system, other = record.system, OTHER[record.system]
+        if env.pilot is not None and not self.in_pilot(env.pilot, record):
+            env.count("pilot_waiting")
+            return
         value = self.valid(record)
         if value is None:
             self.handled(record)
@@ -86,8 +95,9 @@ class _Planner:
             env.count(f"not_written_{target}")  # that system is the master: its side is never written
             del writes[target]
         if env.dry_run:
-            env.count("would_write_onec", "onec" in writes)
-            env.count("would_write_crm", "crm" in writes)
+            values = {"crm": crm_value, "onec": onec_value}
+            for target, fields in writes.items():
+                env.would_write(target, _op(values[target], fields), crm_id, onec_id, fields)
             return
         seen = {system: record.content_hash, other: partner_rec.content_hash if partner_rec else None}
         pair = _Pair(crm_id, onec_id, crm_value, onec_value, seen, link.base if link is not None else None)
@@ -96,6 +106,19 @@ class _Planner:
         if crm_id and onec_id and not writes:
             self.agree(crm_id, onec_id, result.merged)
         self.handled(record, partner_rec)
+
+    def in_pilot(self, pilot: Callable[[SeenRecord], bool], record: SeenRecord) -> bool:
+        """Whether the pilot takes the record, or the partner it is linked to (a 1C edit of a CRM company
+        in the pilot is in the pilot too)."""
+        if pilot(record):
+            return True
+        link = self.look.xref(record.system, record.external_id)
+        if link is None:
+            return False
+        partner = self.look.seen(
+            OTHER[record.system], link.onec_id if record.system == "crm" else link.crm_id
+        )
+        return partner is not None and pilot(partner)
 
     def valid(self, record: SeenRecord | None, *, quarantine: bool = True) -> Any:
         """The record's canonical value if it can be synced; otherwise quarantine it (with reasons), None."""
@@ -201,7 +224,7 @@ class _Planner:
             env.count("superseded")
         stale = False
         for target, fields, current, source_id, payload in opened:
-            op = "create" if current is None else ("mark_deleted" if set(fields) == {"deleted"} else "update")
+            op = _op(current, fields)
             intent = look.open_intent(
                 target,
                 op,
@@ -232,6 +255,11 @@ class _Planner:
         self.look.handled(record)
         if partner is not None:
             self.look.handled(partner)
+
+
+def _op(current: Any, fields: dict[str, Any]) -> str:
+    """The write an intent makes: create (nothing there yet), mark_deleted, or update."""
+    return "create" if current is None else ("mark_deleted" if set(fields) == {"deleted"} else "update")
 
 
 class _Pair:
