@@ -7,6 +7,8 @@ Alerts add Airflow's secrets maskers on top (:func:`crm1c.notify.redaction.redac
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 MASK = "***"
 
@@ -26,3 +28,21 @@ def scrub_credentials(text: str) -> str:
     text = _USERINFO.sub(rf"\g<scheme>{MASK}@", text)
     text = _BITRIX_WEBHOOK.sub(f"/rest/{MASK}/{MASK}", text)
     return _SECRET_PARAM.sub(rf"\g<key>{MASK}", text)
+
+
+_SECRET_KEY = re.compile(r"(?:.*[_-])?(?:password|passwd|pwd|token|secret|api_?key|auth|webhook(?:_url)?)")
+
+
+def redact_json(value: Any, redact: Callable[[str], str] = scrub_credentials) -> Any:
+    """A JSON-ready value with every string passed through ``redact`` and secret-named keys' values masked."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [redact_json(v, redact) for v in value]
+    if isinstance(value, dict):
+        return {k: MASK if _secret(k, v) else redact_json(v, redact) for k, v in value.items()}
+    return value
+
+
+def _secret(key: Any, value: Any) -> bool:
+    return isinstance(key, str) and value not in (None, "") and bool(_SECRET_KEY.fullmatch(key.lower()))

@@ -9,9 +9,9 @@ from typing import Any
 
 from crm1c.audit.chain import ChainCheck
 from crm1c.audit.query import Query
-from crm1c.audit.redact import scrub
 from crm1c.audit.story import Story
 from crm1c.audit.timeline import timeline
+from crm1c.redaction import redact_json as scrub
 
 SYSTEM_NAMES = {"crm": "CRM", "onec": "1C", "crm1c": "crm1c"}
 _SEP = " · "

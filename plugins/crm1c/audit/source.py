@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from crm1c.audit.redact import scrub
+from crm1c.redaction import redact_json as scrub
 from crm1c.staging import Staging, make_engine
 from crm1c.staging.db import current_revision, head_revision
 from crm1c.staging.repo.story import StoryQueries

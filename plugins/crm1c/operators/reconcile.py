@@ -18,6 +18,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from crm1c.operators._params import as_bool, early, is_template
+from crm1c.redaction import redact_json
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
     from crm1c.hooks.bitrix24 import Bitrix24Hook
     from crm1c.hooks.onec import OneCODataHook
     from crm1c.hooks.staging import StagingHook
-    from crm1c.notify.config import AlertsConfig, EmailAlerts, SlackAlerts
+    from crm1c.notify.alerts import Alert
+    from crm1c.notify.config import AlertsConfig
     from crm1c.reconcile import Period, ReconciliationConfig, Report
 
 
@@ -99,6 +101,7 @@ class ReconcileOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from crm1c.notify import load_alerts_config
+        from crm1c.notify.alerts import Alert
         from crm1c.reconcile import html_report, slack_summary, subject
 
         period, send = self._params()
@@ -111,14 +114,14 @@ class ReconcileOperator(BaseOperator):
             line = _redacted(slack_summary(report, config.report.slack_top, _task_url(context)))
             staging.save_report(
                 started_at=report.started_at, finished_at=report.finished_at, status=report.status,
-                totals=report.totals(), differences=_redacted_json(report.found()), html=mail,
+                totals=report.totals(), differences=redact_json(report.found(), _redacted), html=mail,
                 period_from=period.start, period_to=period.end,
             )  # fmt: skip
         finally:
             staging.engine.dispose()
         self.log.info("reconciliation: %s", line)
         if send:
-            self._send(alerts, _redacted(subject(report)), mail, line)
+            self._send(Alert(_redacted(subject(report)), mail, line), alerts)
         return report.totals()
 
     def _params(self) -> tuple[Period, bool]:
@@ -162,21 +165,16 @@ class ReconcileOperator(BaseOperator):
         except Exception as failure:
             self.log.warning("the failed run was not kept in staging: %s", _redacted(str(failure)))
 
-    def _send(self, alerts: AlertsConfig, title: str, mail: str, line: str) -> None:
+    @staticmethod
+    def _send(alert: Alert, alerts: AlertsConfig) -> None:
         """E-mail and Slack, each tried; the task fails after both if either could not be sent."""
-        failed: list[str] = []
-        if alerts.email is not None:
-            try:
-                _mail(alerts.email, title, mail)
-            except Exception as exc:
-                failed.append(f"e-mail: {_redacted(f'{type(exc).__name__}: {exc}')}")
-        if alerts.slack is not None:
-            try:
-                _post(alerts.slack, line)
-            except Exception as exc:
-                failed.append(f"Slack: {_redacted(f'{type(exc).__name__}: {exc}')}")
+        from crm1c.notify.alerts import send_alert
+
+        failed = [medium for medium, sent in send_alert(alert, alerts).items() if not sent]
         if failed:
-            raise AirflowException("the reconciliation report (stored) was not sent: " + "; ".join(failed))
+            raise AirflowException(
+                f"the reconciliation report (stored) was not sent by {' and '.join(failed)}; see the log"
+            )
 
 
 def _config() -> ReconciliationConfig:
@@ -192,20 +190,6 @@ def _period(start: Any, end: Any) -> Period:
     from crm1c.reconcile.model import Period
 
     return Period.parse(start, end)
-
-
-def _mail(email: EmailAlerts, title: str, html: str) -> None:
-    from airflow.providers.smtp.hooks.smtp import SmtpHook
-
-    with SmtpHook(smtp_conn_id=email.conn_id) as smtp:
-        smtp.send_email_smtp(to=email.to, subject=title, html_content=html, from_email=email.from_email)
-
-
-def _post(slack: SlackAlerts, text: str) -> None:
-    from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
-
-    hook = SlackWebhookHook(slack_webhook_conn_id=slack.conn_id)
-    hook.send(text=text, channel=slack.channel, unfurl_links=False, unfurl_media=False)
 
 
 def _task_url(context: Context) -> str:
@@ -229,14 +213,3 @@ def _redacted(text: str) -> str:
     from crm1c.notify.redaction import redact
 
     return redact(text)
-
-
-def _redacted_json(value: Any) -> Any:
-    """Every string of a JSON-ready value redacted."""
-    if isinstance(value, str):
-        return _redacted(value)
-    if isinstance(value, list):
-        return [_redacted_json(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _redacted_json(v) for k, v in value.items()}
-    return value
