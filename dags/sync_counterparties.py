@@ -4,6 +4,9 @@
 Companies with their requisites from the CRM become `Catalog_Контрагенты` in 1C, and counterparties
 that exist only in 1C appear in the CRM — matched by ИНН+КПП (ИП: ИНН), never duplicated.
 
+* **rollout_gate** reads the entity's rollout mode (DAG `rollout` sets it) and logs what it means for
+  this run: `off` skips the run, `shadow` plans and lists what would change without writing, `pilot`
+  syncs only the pilot's records, `read_only` writes the CRM only (writes to 1C wait), `review`/`on` sync.
 * **extract_crm / extract_onec** read what changed since the last run into the staging database.
 * **plan** validates (ИНН/КПП, required fields), matches, merges edits made on both sides (the owning
   system wins, the other value goes to the conflict list) and queues the writes.
@@ -27,6 +30,7 @@ from crm1c.operators import (
     Bitrix24LoadOperator,
     OneCExtractOperator,
     OneCLoadOperator,
+    RolloutGateOperator,
     SyncPlanOperator,
     SyncPublishOperator,
 )
@@ -60,6 +64,7 @@ COUNTERPARTIES = entity("counterparties")
 )
 def sync_counterparties():
     mode, pool = "{{ params.mode }}", "{{ params.onec_pool }}"
+    rollout_gate = RolloutGateOperator(task_id="rollout_gate")
     extract_crm = Bitrix24ExtractOperator(task_id="extract_crm", mode=mode)
     extract_onec = OneCExtractOperator(task_id="extract_onec", mode=mode, onec_pool=pool)
     plan = SyncPlanOperator(task_id="plan")
@@ -67,6 +72,7 @@ def sync_counterparties():
     load_crm = Bitrix24LoadOperator(task_id="load_crm")
     publish = SyncPublishOperator(task_id="publish", outlets=[Asset(COUNTERPARTIES.asset_uri)])
 
+    rollout_gate >> [extract_crm, extract_onec]
     [extract_crm, extract_onec] >> plan >> load_onec >> load_crm >> publish
 
 

@@ -9,6 +9,9 @@ repository (``StagingHook``), the clients of the systems the step talks to (``Bi
   :class:`AirflowFailException` (no retry could fix them);
 * writes left unconfirmed → :class:`AirflowException` (the retry looks them up before writing again);
 * otherwise the step's counters are returned (a small dict: the XCom) and kept in the staging run stats.
+
+In a DAG that starts with the rollout gate (:class:`~crm1c.operators.rollout.RolloutGateOperator`), each step
+obeys the run policy the gate returned: a dry run (``shadow``), a pilot filter, no writes to a system.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ if TYPE_CHECKING:
     from crm1c.sync.runtime import SyncEnv
 
 #: Task parameters that are :class:`SyncEnv` fields (the others, e.g. ``mode``, go to the step itself).
-_ENV_FIELDS = ("dry_run", "onec_pool")
+_ENV_FIELDS = ("dry_run", "onec_pool", "pilot")
+#: The task id of the rollout gate, the first task of an entity DAG.
+ROLLOUT_GATE = "rollout_gate"
 
 
 class SyncStepOperator(BaseOperator):
@@ -100,6 +105,7 @@ class SyncStepOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         ref = entity_ref(self.entity)
         params = self._params()
+        params |= self._rollout(ref, context, params)
         mapping = self._mapping(ref)
         staging = self.staging_hook.get_staging()
         try:
@@ -112,8 +118,28 @@ class SyncStepOperator(BaseOperator):
             raise AirflowException(
                 f"{left} write(s) could not be confirmed; the retry looks them up before writing"
             )
-        self.log.info("%s %s: %s", ref.name, self.task_id, result)
+        counts = {k: v for k, v in result.items() if not isinstance(v, list)}  # lists: in the XCom
+        self.log.info("%s %s: %s", ref.name, self.task_id, counts)
         return result
+
+    def _rollout(self, ref: EntityRef, context: Context, params: dict[str, Any]) -> dict[str, Any]:
+        """What the rollout gate's policy adds to the parameters: ``policy``, ``dry_run`` (also when the
+        run asked for one), ``pilot`` (the engine's record filter). Nothing in a DAG without a gate."""
+        from crm1c.rollout import RunPolicy, pilot_predicate
+
+        if not self.has_dag() or ROLLOUT_GATE not in self.dag.task_ids:
+            return {}
+        data = context["ti"].xcom_pull(task_ids=ROLLOUT_GATE)
+        if not data:
+            raise AirflowFailException(f"the {ROLLOUT_GATE} task left no run policy: clear the whole run")
+        policy = RunPolicy.from_xcom(data)
+        out: dict[str, Any] = {"policy": policy, "dry_run": params["dry_run"] or policy.dry_run}
+        if policy.pilot_filter is not None:
+            match = ref.spec().pilot_match
+            if match is None:
+                raise AirflowFailException(f"{ref.name} cannot run a pilot (it has no pilot filter)")
+            out["pilot"] = pilot_predicate(match, policy.pilot_filter)
+        return out
 
     def _run(self, ref: EntityRef, env: SyncEnv, params: dict[str, Any]) -> dict[str, Any]:
         """The step, its clients closed and its counters kept in the run stats whatever happens."""

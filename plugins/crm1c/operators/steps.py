@@ -46,12 +46,24 @@ class ExtractStep(SyncStepOperator):
 
 
 class LoadStep(SyncStepOperator):
-    """Makes the queued writes into :attr:`system`, each exactly once."""
+    """Makes the queued writes into :attr:`system`, each exactly once (none when the entity's rollout mode
+    does not write there, e.g. 1C in ``read_only``: they stay queued until it is back on)."""
 
     def run_step(self, ref: EntityRef, env: SyncEnv, params: dict[str, Any]) -> dict[str, Any]:
         from crm1c.sync import pipeline
 
-        return pipeline.load(ref, env, str(self.system))
+        system, policy = str(self.system), params.get("policy")
+        if policy is not None and not policy.writes(system):
+            waiting = env.staging.pending_count(ref.key, system)
+            env.count(f"{system}_held_by_mode", waiting)
+            self.log.info(
+                "mode %s: nothing is written to %s; %d queued write(s) wait until the entity is on",
+                policy.mode.value,
+                system,
+                waiting,
+            )
+            return dict(env.counters)
+        return pipeline.load(ref, env, system)
 
 
 class SyncPlanOperator(SyncStepOperator):
@@ -64,7 +76,11 @@ class SyncPlanOperator(SyncStepOperator):
     def run_step(self, ref: EntityRef, env: SyncEnv, params: dict[str, Any]) -> dict[str, Any]:
         from crm1c.sync import pipeline
 
-        return pipeline.plan(ref, env)
+        result = pipeline.plan(ref, env)
+        if env.dry_run:
+            listed = len(result.get("would_write", []))
+            self.log.info("dry run: nothing written; %d write(s) listed in the XCom (would_write)", listed)
+        return result
 
 
 class SyncPublishOperator(SyncStepOperator):
