@@ -8,7 +8,7 @@ from typing import Any
 
 from crm1c import hashing
 from crm1c.domain.issues import Issue, IssueError
-from crm1c.staging import SeenInput, SeenRecord, WriteIntent
+from crm1c.staging import SeenInput, SeenRecord, WriteIntent, Xref
 from crm1c.sync.spec import EntitySpec
 
 #: Where a staging row keeps the issue of a source record its codec could not read.
@@ -94,7 +94,10 @@ def target_moved(intent: WriteIntent, current: SeenRecord | None) -> bool:
     return expected is not None and current is not None and current.content_hash != expected
 
 
-def base_moved(intent: WriteIntent, base: Any) -> bool:
+def base_moved(intent: WriteIntent, link: Xref) -> bool:
     """The pair's agreed base was re-agreed since this write was planned: completing it must not put the
-    older merged record back as the base."""
-    return "base_hash" in intent.payload and intent.payload["base_hash"] != content_hash_of(base)
+    older merged record back as the base. (A link unchanged since the intent was opened cannot have moved:
+    no hash needed in the usual case.)"""
+    if "base_hash" not in intent.payload or link.updated_at <= intent.created_at:
+        return False
+    return intent.payload["base_hash"] != content_hash_of(link.base)

@@ -99,7 +99,7 @@ class _Chunk:
             return
         partner_pending = self.look.pending_intent(OTHER[target], outcome.target_id or "")
         link = self.look.xref("crm", ids["crm"]) if ids["crm"] else None
-        keep = link is not None and (partner_pending is not None or base_moved(intent, link.base))
+        keep = link is not None and (partner_pending is not None or base_moved(intent, link))
         base = link.base if keep and link is not None else merged.model_dump(mode="json")
         digest = spec.content_hash(merged)
         env.checkpoint("before_xref_commit")
