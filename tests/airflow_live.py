@@ -38,6 +38,7 @@ from tests.contour_harness import BITRIX_TOKEN, BITRIX_USER, ONEC_PASSWORD, ONEC
 REPO = Path(__file__).resolve().parent.parent
 AIRFLOW = Path(sys.executable).with_name("airflow")
 COMPONENTS = ("api-server", "scheduler", "dag-processor")
+HEALTH = {"scheduler": "scheduler", "dag-processor": "dag_processor"}  # component → its health entry
 FINISHED = {"success", "failed"}
 ADMIN = "admin"
 
@@ -91,11 +92,15 @@ class LiveAirflow:
         env: dict[str, str] | None = None,
         dags_folder: Path = REPO / "dags",
         scheduled_runs: bool = False,
+        components: Iterable[str] = COMPONENTS,
     ) -> None:
         """:param scheduled_runs: False (default): the scheduler creates no run by itself, neither from a
-            schedule nor from asset events (``[scheduler] use_job_schedule``); only triggered runs exist."""
+            schedule nor from asset events (``[scheduler] use_job_schedule``); only triggered runs exist.
+        :param components: which of :data:`COMPONENTS` to start (e.g. only ``("api-server",)`` for a
+            test of the UI and REST API alone); healthy means every started one is."""
         self.home = home
         self.scheduled_runs = scheduled_runs
+        self.components = tuple(components)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.password = secrets.token_urlsafe(16)
@@ -122,7 +127,7 @@ class LiveAirflow:
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "passwords.json").write_text(json.dumps({ADMIN: self.password}))
         self._run_cli(["db", "migrate"], timeout=timeout)
-        for name in COMPONENTS:
+        for name in self.components:
             self._spawn(name)
         self._wait_healthy(timeout)
 
@@ -213,7 +218,7 @@ class LiveAirflow:
     def logs(self, tail: int = 40) -> str:
         """The last lines of each component's output (for a failing test's report)."""
         parts = []
-        for name in COMPONENTS:
+        for name in self.components:
             lines = (self.home / f"{name}.log").read_text(errors="replace").splitlines()[-tail:]
             parts.append(f"--- {name} ---\n" + "\n".join(lines))
         return "\n".join(parts)
@@ -277,9 +282,8 @@ class LiveAirflow:
                 health = requests.get(self.base_url + "/api/v2/monitor/health", timeout=30).json()
             except (requests.RequestException, ValueError):
                 health = None
-            if health and all(
-                (health.get(part) or {}).get("status") == "healthy" for part in ("scheduler", "dag_processor")
-            ):
+            parts = [HEALTH[name] for name in self.components if name in HEALTH]
+            if health and all((health.get(part) or {}).get("status") == "healthy" for part in parts):
                 return
             time.sleep(0.5)
         raise AssertionError(f"Airflow not healthy within {timeout}s ({health}):\n{self.logs()}")
