@@ -81,7 +81,9 @@ def test_the_crm1c_page(
         _check_page(browser, seeded)
         _shot(browser, shots / "page.png")
 
-        browser.get(airflow.base_url + "/plugin/crm1c")
+        browser.get(airflow.base_url + "/")  # Airflow's home: the navigation has the crm1c entry
+        nav = (By.CSS_SELECTOR, "a[href$='plugin/crm1c']")
+        _wait(browser).until(ec.element_to_be_clickable(nav)).click()
         frame = _wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, "iframe[title=crm1c]")))
         browser.switch_to.frame(frame)
         _wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, "table.modes")))
@@ -95,7 +97,7 @@ def test_the_crm1c_page(
         _check_sorting(browser)
         _check_rollout_link(browser, airflow.base_url)
 
-        _check_views_by_token(airflow, page, seeded)
+        _check_views_with_the_session(browser, page, seeded)
     print(f"crm1c page test: {time.monotonic() - started:.1f} s; screenshots in {shots}")
 
 
@@ -199,13 +201,13 @@ def _check_rollout_link(browser: WebDriver, base_url: str) -> None:
     _wait(browser).until(lambda b: b.current_url == base_url + "/dags/rollout")
 
 
-def _check_views_by_token(airflow: LiveAirflow, page: str, seeded: Seeded) -> None:
+def _check_views_with_the_session(browser: WebDriver, page: str, seeded: Seeded) -> None:
     """Every view of the page (each report, each story, each sort): no credential anywhere."""
-    token = airflow._bearer()
+    session = {"_token": browser.get_cookie("_token")["value"]}  # the cookie Airflow's login set
     views = [f"?report={r}" for r in seeded.reports] + ["?sort=newest"]
     views += [f"?q={q}" for q in (seeded.held_crm, seeded.renamed_ref, seeded.bad_inn, "crm:999", "nonsense")]
     for view in views:
-        resp = requests.get(page + view, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        resp = requests.get(page + view, cookies=session, timeout=30)
         assert resp.status_code == 200, (view, resp.text[:300])
         _no_secrets(resp.text)
 
