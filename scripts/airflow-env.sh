@@ -70,4 +70,6 @@ default_conn AIRFLOW_CONN_ONEC_DEFAULT "{\"conn_type\": \"http\", \"host\": \"12
 default_conn AIRFLOW_CONN_CRM1C_STAGING "{\"conn_type\": \"sqlite\", \"host\": \"$AIRFLOW_HOME/staging.sqlite3\"}"
 default_conn AIRFLOW_CONN_SMTP_DEFAULT "{\"conn_type\": \"smtp\", \"host\": \"127.0.0.1\", \"port\": 8025, \"extra\": {\"disable_ssl\": true, \"disable_tls\": true, \"timeout\": 5, \"retry_limit\": 0, \"from_email\": \"crm1c@localhost\"}}"
 default_conn AIRFLOW_CONN_SLACK_DEFAULT "{\"conn_type\": \"slackwebhook\", \"host\": \"http://127.0.0.1:8026/slack\", \"password\": \"T000/B000/LOCAL\"}"
+# The local API server as admin (rollback_switch pauses, unpauses and triggers DAGs through it).
+default_conn AIRFLOW_CONN_AIRFLOW_API "$(python3 -c 'import json, sys; print(json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": int(sys.argv[2]), "schema": "http", "login": "admin", "password": json.load(open(sys.argv[1])).get("admin", "")}))' "$AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE" "${AIRFLOW__API__PORT:-8080}")"
 unset -f default_conn

@@ -1,4 +1,4 @@
-"""Rollback tests: a migrated SQLite staging on a clock the test moves; the alert receivers."""
+"""Rollback tests: a migrated SQLite staging on a clock the test moves; the Airflow DB; alert receivers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from crm1c.staging import Staging, make_engine, migrate
-from tests.notify.servers import slack_receiver, smtp_server  # noqa: F401  (pytest fixtures)
+from tests.dags.conftest import airflow_db, bag  # noqa: F401  (pytest fixtures)
+from tests.notify.servers import alert_connections, slack_receiver, smtp_server  # noqa: F401
 
 
 class Clock:

@@ -11,6 +11,7 @@ from crm1c.operators.base import SyncStepOperator
 from crm1c.operators.bitrix24 import Bitrix24ExtractOperator, Bitrix24LoadOperator, Bitrix24Operator
 from crm1c.operators.onec import OneCExtractOperator, OneCLoadOperator, OneCOperator
 from crm1c.operators.reconcile import ReconcileOperator
+from crm1c.operators.rollback import ResumeOperator, RollbackOperator, SwitchOperator
 from crm1c.operators.rollout import RolloutGateOperator, RolloutSetModeOperator
 from crm1c.operators.steps import ExtractStep, LoadStep, SyncPlanOperator, SyncPublishOperator
 
@@ -24,8 +25,11 @@ __all__ = [
     "OneCLoadOperator",
     "OneCOperator",
     "ReconcileOperator",
+    "ResumeOperator",
+    "RollbackOperator",
     "RolloutGateOperator",
     "RolloutSetModeOperator",
+    "SwitchOperator",
     "SyncPlanOperator",
     "SyncPublishOperator",
     "SyncStepOperator",
