@@ -38,6 +38,7 @@ def test_each_task_is_a_crm1c_operator_fed_by_the_params(bag):
     dag = bag.dags["sync_counterparties"]
     kinds = {t.task_id: type(t) for t in dag.tasks}
     assert kinds == {
+        "rollout_gate": ops.RolloutGateOperator,
         "extract_crm": ops.Bitrix24ExtractOperator,
         "extract_onec": ops.OneCExtractOperator,
         "plan": ops.SyncPlanOperator,

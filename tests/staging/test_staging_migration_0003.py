@@ -146,7 +146,7 @@ def db0002(staging_url: str) -> Iterator[sa.Engine]:
 
 def test_upgrade_keeps_every_row(db0002):
     before = _rows(db0002)
-    assert migrate(db0002) == "0003"
+    assert migrate(db0002, "0003") == "0003"
     after = _rows(db0002)
     for name in set(before) - set(CHANGED):
         assert after[name] == before[name], name
@@ -157,7 +157,7 @@ def test_upgrade_keeps_every_row(db0002):
 
 
 def test_upgraded_rows_keep_their_meaning(db0002):
-    migrate(db0002)
+    migrate(db0002, "0003")
     staging = Staging(db0002)
     link = staging.xref_by_crm(CP, "42")
     assert (link.onec_id, link.role, link.base, link.updated_at) == ("guid-a", "", {"name": "Ромашка"}, T1)
@@ -194,7 +194,7 @@ def test_upgraded_rows_keep_their_meaning(db0002):
 
 def test_downgrade_round_trips(db0002):
     schema, before = _schema(db0002), _rows(db0002)
-    migrate(db0002)
+    migrate(db0002, "0003")
     _downgrade(db0002)
     assert _revision(db0002) == "0002"
     assert _schema(db0002) == schema
@@ -206,7 +206,7 @@ def test_downgrade_round_trips(db0002):
     assert {tuple(r[c] for c in ("system", "entity", "value", "updated_at")) for r in after["watermark"]} == {
         (s, e, v, merged[s, e.removesuffix(":pending")]) for s, e, v, _t in WATERMARKS_0002
     }
-    assert migrate(db0002) == "0003"  # and up again
+    assert migrate(db0002, "0003") == "0003"  # and up again
     assert Staging(db0002).staged_watermark("crm", CP, "requisite") == "2025-06-02T09:30:00+03:00"
 
 
@@ -232,7 +232,7 @@ def test_downgrade_writes_what_the_new_api_stored_in_the_old_keys(staging_url):
 
 def test_downgrade_refuses_rows_0002_cannot_hold(staging_url):
     engine = make_engine(staging_url)
-    migrate(engine)
+    migrate(engine, "0003")
     staging = Staging(engine)
     staging.link("deal", "D1", "inv-1", role="invoice")
     staging.open_intent("deal", "onec", "create", "crm", "D1", {}, match_key="deal:D1/sale", role="sale")

@@ -42,6 +42,11 @@ class FailureAlert:
         return f"{self.try_number} of {self.max_tries + 1}"
 
 
+def build_run_url(base_url: str, dag_id: str, run_id: str) -> str:
+    """The Airflow 3 UI page of a DAG run: ``/dags/{d}/runs/{r}``."""
+    return f"{base_url.rstrip('/')}/dags/{dag_id}/runs/{quote(run_id, safe='')}"
+
+
 def build_log_url(
     base_url: str,
     dag_id: str,

@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import quote
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
@@ -226,5 +225,7 @@ def _run_url(context: Context) -> str:
     """The run's page in the Airflow UI (both directions' tasks, their logs)."""
     from airflow.sdk.configuration import conf
 
-    base = conf.get("api", "base_url", fallback="http://localhost:8080/").rstrip("/")
-    return f"{base}/dags/{context['dag'].dag_id}/runs/{quote(str(context['run_id']), safe='')}"
+    from crm1c.notify.message import build_run_url
+
+    base = conf.get("api", "base_url", fallback="http://localhost:8080/")
+    return build_run_url(base, context["dag"].dag_id, str(context["run_id"]))
