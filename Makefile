@@ -48,7 +48,7 @@ demo: venv  ## the main job end to end on the embedded default, with a short rep
 	$(BIN)/python -m contour down >/dev/null
 	$(BIN)/python -m contour seed --profile demo >/dev/null
 	$(BIN)/python -m contour up
-	$(BIN)/python scripts/demo.py
+	CRM1C_ROLLOUT_PROFILE=demo $(BIN)/python scripts/demo.py
 
 up: venv contour-up  ## Airflow (API server, scheduler, dag-processor, triggerer) + contour on 127.0.0.1; UI http://127.0.0.1:8080
 	@mkdir -p $(RUN)
