@@ -4,12 +4,15 @@ An ``HttpHook`` (see :mod:`crm1c.hooks._http`): it gives the base URL and each t
 client makes the requests. Connection (type ``http``): host/port/schema = the portal, login = webhook user
 id, password = webhook token (never the full webhook URL), extra::
 
-    {"ca_bundle": "/path/ca.pem", "plan": "standard|enterprise|off", "timeout": 30,
+    {"ca_bundle": "/path/ca.pem", "plan": "standard|enterprise|off", "reserve": 0.2, "timeout": 30,
      "limiter": "sql|local", "limiter_conn_id": "crm1c_staging",
      "proxies": {"https": "http://proxy:3128"}, "cert": "/path/client.pem"}
 
 ``limiter: sql`` shares one leaky bucket per portal through the database (``limiter_engine=`` or the
 connection named by ``limiter_conn_id``), so every task and worker hitting the portal keeps to its budget.
+``reserve`` (0 ≤ r < 1, default 0.2) is the share of the portal's drain rate crm1c leaves to everyone else
+calling the portal from the same IP (people's apps and webhooks share the bucket): the limiter drains at
+``drain × (1 − reserve)``, so a long export takes at most 80 % of the plan's rate by default.
 
 .. code-block:: python
 
@@ -20,6 +23,8 @@ connection named by ``limiter_conn_id``), so every task and worker hitting the p
 
 from __future__ import annotations
 
+import contextlib
+import math
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +41,9 @@ from crm1c.hooks._connection import base_url, float_extra, verify_setting
 from crm1c.hooks._engines import engine_for_connection
 from crm1c.hooks._http import ClientHttpHook
 from crm1c.staging.ratelimit import make_limiter
+
+#: The share of the portal's drain rate left to the other apps and people when the connection does not say.
+DEFAULT_RESERVE = 0.2
 
 
 class TokenInPath(AuthBase):
@@ -80,8 +88,8 @@ class Bitrix24Hook(ClientHttpHook):
                 "password": "Webhook token",
             },
             "placeholders": {
-                "extra": '{"ca_bundle": "/etc/ssl/certs/corp-ca.pem", "plan": "standard", "timeout": 30, '
-                '"limiter": "sql", "limiter_conn_id": "crm1c_staging"}',
+                "extra": '{"ca_bundle": "/etc/ssl/certs/corp-ca.pem", "plan": "standard", "reserve": 0.2, '
+                '"timeout": 30, "limiter": "sql", "limiter_conn_id": "crm1c_staging"}',
             },
         }
 
@@ -119,10 +127,12 @@ class Bitrix24Hook(ClientHttpHook):
         return url
 
     def _limiter(self, extra: dict[str, Any], portal: str) -> RateLimiter:
-        """:func:`make_limiter` for the plan of the connection, its bucket in the database or this process."""
+        """:func:`make_limiter` for the plan and reserve of the connection, its bucket in the database or
+        this process."""
         plan = str(extra.get("plan", "standard")).lower()
+        reserve = self._reserve(extra)
         try:
-            spec = plan_spec(plan)
+            spec = plan_spec(plan, reserve)
         except ValueError as exc:
             raise ValueError(f"connection '{self.bitrix24_conn_id}': {exc}") from None
         if spec is None:  # "off": no bucket, wherever it would have been kept
@@ -131,7 +141,21 @@ class Bitrix24Hook(ClientHttpHook):
         if kind not in ("sql", "local"):
             raise ValueError(f"connection '{self.bitrix24_conn_id}': limiter must be 'sql' or 'local'")
         engine = self._limiter_engine(extra) if kind == "sql" else None
-        return make_limiter(plan, engine=engine, key=f"bitrix24:{portal}")
+        return make_limiter(plan, engine=engine, key=f"bitrix24:{portal}", reserve=reserve)
+
+    def _reserve(self, extra: dict[str, Any]) -> float:
+        """Extra ``reserve``: the share of the portal's drain rate left to others (0 ≤ r < 1, default 0.2)."""
+        value = extra.get("reserve", DEFAULT_RESERVE)
+        share = math.nan
+        if not isinstance(value, bool):
+            with contextlib.suppress(TypeError, ValueError):
+                share = float(value)
+        if not 0.0 <= share < 1.0:  # NaN fails too
+            raise ValueError(
+                f"connection '{self.bitrix24_conn_id}': extra 'reserve' must be the share of the portal's "
+                f"rate left to others, a number 0 <= reserve < 1 (e.g. 0.2), not {value!r}"
+            )
+        return share
 
     def _limiter_engine(self, extra: dict[str, Any]) -> Any:
         if self.limiter_engine is not None:

@@ -77,7 +77,7 @@ class SqlBucket:
                 sa.select(rate_limit_bucket).where(rate_limit_bucket.c.bucket_key == self.key)
             ).first()
             now = self._now(conn)
-        return 0.0 if row is None else drained(row.level, now - row.updated_at, self.spec.drain)
+        return 0.0 if row is None else drained(row.level, now - row.updated_at, self.spec.rate)
 
     def _update(self, step: Callable[[float, float, float], tuple[float, float]]) -> float:
         for attempt in range(self._lock_retries):
@@ -136,16 +136,23 @@ class SqlBucket:
             conn.execute(dialect.insert(rate_limit_bucket).values(**values).on_conflict_do_nothing())
 
 
-def make_limiter(plan: str | None, *, engine: Engine | None = None, key: str | None = None) -> RateLimiter:
+def make_limiter(
+    plan: str | None, *, engine: Engine | None = None, key: str | None = None, reserve: float = 0.0
+) -> RateLimiter:
     """The limiter for a Bitrix24 plan ("standard" | "enterprise" | "off"/None; any other is a ValueError).
 
     With ``engine``: a :class:`SqlBucket` under ``key`` shared by every process using that database. Without:
-    an in-process bucket, shared by every caller of this process that passes the same ``key`` (one per portal
-    and plan), or a private one when ``key`` is None.
+    an in-process bucket, shared by every caller of this process that passes the same ``key`` (one per portal,
+    plan and reserve), or a private one when ``key`` is None. ``reserve`` (0 ≤ r < 1) is the share of the
+    portal's drain rate left for the other apps and people on it: the bucket drains for us at
+    ``drain × (1 − reserve)``. The default 0 takes the whole rate (the Bitrix24 hook passes the connection's
+    ``reserve``, 0.2 unless set).
     """
-    spec = plan_spec(plan)
+    spec = plan_spec(plan, reserve)
     if spec is None:
         return NoLimit()
     if engine is not None:
         return SqlBucket(engine, key or DEFAULT_KEY, spec)
-    return LocalBucket(spec) if key is None else shared_local_bucket(f"{key}:{plan}", spec)
+    if key is None:
+        return LocalBucket(spec)
+    return shared_local_bucket(f"{key}:{plan}" + (f":reserve={spec.reserve:g}" if spec.reserve else ""), spec)
