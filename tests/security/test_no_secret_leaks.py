@@ -312,9 +312,10 @@ def plant(world: World, airflow_home: Path) -> dict[str, Callable[[str], bool]]:
     mail = EmailMessage()
     mail["Subject"], mail["From"], mail["To"] = "planted", "crm1c@localhost", "oncall@localhost"
     mail.set_content(f"Тело письма со словом {PLANTED}", charset="utf-8", cte="base64")
+    before = len(world.smtp.messages)
     with smtplib.SMTP("127.0.0.1", world.smtp.port, timeout=5) as smtp:
         smtp.send_message(mail)
-    world.smtp.inbox.wait_for(len(world.smtp.messages) + 0)
+    world.smtp.inbox.wait_for(before + 1)
     quoted = f"https://portal/rest/1/{SLACK_TOKEN.replace('/', '%2F')}/"
     requests.post(world.slack.url + "/planted", json={"text": quoted}, timeout=5)
     return {

@@ -19,7 +19,15 @@ def unexpected(intent: WriteIntent, exc: Exception, *, sent: bool = False) -> Ou
 
     ``sent``: the external call may have happened. A create then keeps its (tried) intent, so the next
     attempt looks the record up before anything is created again: never a duplicate."""
-    log.exception("intent %s (%s %s): unexpected error", intent.id, intent.op, intent.target_system)
+    log.exception(
+        "intent %s (%s in %s of %s %s:%s): unexpected error",
+        intent.id,
+        intent.op,
+        intent.target_system,
+        intent.entity,
+        intent.source_system,
+        intent.source_id,
+    )
     what = f"{type(exc).__name__}: {exc}"
     issue = Issue(
         "*",
@@ -81,7 +89,16 @@ class _Chunk:
         env, target = self.env, intent.target_system
         if outcome.retry is not None:
             env.count(f"{target}_left_pending")
-            log.warning("intent %s (%s %s) left pending: %s", intent.id, intent.op, target, outcome.retry)
+            log.warning(
+                "intent %s (%s in %s of %s %s:%s) left pending: %s",
+                intent.id,
+                intent.op,
+                target,
+                intent.entity,
+                intent.source_system,
+                intent.source_id,
+                outcome.retry,
+            )
             return
         if outcome.issue is not None or outcome.replan:
             self.give_up(intent, outcome)
@@ -163,14 +180,27 @@ class _Chunk:
             )
             env.count("quarantined")
             log.warning(
-                "held %s %s:%s, field %s: %s",
+                "held %s %s:%s, field %s: %s (intent %s: %s in %s, code %s)",
                 self.spec.key,
                 source,
                 intent.source_id,
                 issue.field,
                 issue.reason_en,
+                intent.id,
+                intent.op,
+                intent.target_system,
+                issue.code,
             )
         else:  # re-plan once the target's new state has been read again
+            log.info(
+                "intent %s (%s in %s of %s %s:%s) planned again: the target changed since it was read",
+                intent.id,
+                intent.op,
+                intent.target_system,
+                intent.entity,
+                source,
+                intent.source_id,
+            )
             env.staging.abandon_intent(intent.id, "target changed since it was read; planned again")
             env.staging.set_dirty(source, self.spec.key, [intent.source_id], True)
             env.count(f"{intent.target_system}_replanned")
