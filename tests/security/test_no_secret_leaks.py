@@ -377,3 +377,63 @@ def test_no_credential_in_anything_the_dags_wrote(
     kinds = Counter(_kind(where) for where, _ in real)
     print(f"\nscanned {len(real)} texts from {len(world.runs)} runs: {dict(sorted(kinds.items()))}")
     assert not findings, report(findings)
+
+
+# ----------------------------------------------------------------------------- a real Airflow's log files
+
+ROTATED_TOKEN = "r0tated0webhook0token0m2"
+ROTATED_PASSWORD = "rotated-1c-pa55w0rd-v8"
+
+
+@pytest.mark.slow
+def test_no_credential_in_the_log_files_of_a_real_airflow(
+    tmp_path: Path, smtp_server: LocalSmtpServer, slack_receiver: LocalSlackReceiver
+) -> None:
+    """The task log files as a real deployment writes them (api-server, scheduler, dag-processor, task
+    processes; every JSON line through Airflow's own masking), and each component's log: one sync while
+    1C answers 5xx for a while, one after both systems' credentials were changed on their side (the
+    connections' ones are now wrong: both extracts fail on authentication and on-call is alerted)."""
+    from tests.airflow_live import LiveAirflow
+
+    contour = start_contour(tmp_path / "contour", profile="demo")
+    env = contour_connections(contour, f"sqlite:///{tmp_path / 'staging.sqlite3'}") | {
+        "AIRFLOW_CONN_SMTP_DEFAULT": smtp_server.connection(),
+        "AIRFLOW_CONN_SLACK_DEFAULT": slack_receiver.connection(),
+    }
+    secrets = (
+        *SECRETS,
+        Secret("rotated webhook token", ROTATED_TOKEN),
+        Secret("rotated 1C password", ROTATED_PASSWORD),
+    )
+    try:
+        with LiveAirflow(tmp_path / "airflow", env=env) as airflow:
+            airflow.wait_for_dag(SYNC)
+            with FiveHundredsForAWhile(contour, 3) as faults:
+                ok = airflow.trigger(SYNC, {"mode": "full"})
+                assert airflow.wait(SYNC, ok, timeout=180)["state"] == "success", airflow.logs()
+            assert faults.served >= 3
+            contour.knobs("onec", password=ROTATED_PASSWORD)
+            contour.knobs("bitrix", webhook_token=ROTATED_TOKEN)
+            failed = airflow.trigger(SYNC, {"mode": "full"})
+            assert airflow.wait(SYNC, failed, timeout=180)["state"] == "failed", airflow.logs()
+            states = airflow.states(SYNC, failed)
+            assert states["extract_crm"] == states["extract_onec"] == "failed", states
+            smtp_server.inbox.wait_for(2)
+    finally:
+        contour.stop()
+    logs = file_texts(airflow.home / "logs")
+    task_files = {where.rsplit(":", 1)[0] for where, _ in logs}
+    assert any(f"run_id={failed}" in f and "task_id=extract_onec" in f for f in task_files), sorted(
+        task_files
+    )
+    assert any("HTTP 401" in text for _, text in logs), "the auth failures are in the task logs"
+    corpus = list(logs)
+    for name in ("api-server", "scheduler", "dag-processor", "db"):
+        lines = (airflow.home / f"{name}.log").read_text(errors="replace").splitlines()
+        corpus += [(f"{name} log line {n}", line) for n, line in enumerate(lines, 1)]
+    corpus += mail_texts(smtp_server.messages) + slack_texts(slack_receiver.posts)
+    findings = scan(corpus, secrets)
+    print(
+        f"\nscanned {len(corpus)} lines of {len(task_files)} task log files, the components' logs and alerts"
+    )
+    assert not findings, report(findings)
