@@ -7,6 +7,7 @@ reserve keeps the whole rate (the benchmarks' meaning)."""
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -75,22 +76,21 @@ def test_the_level_of_a_bucket_drains_at_our_share():
     assert bucket.level == pytest.approx(10 - 2 * 1.6)
 
 
-def test_the_sql_bucket_applies_the_reserve(tmp_path):
+def test_the_sql_bucket_applies_the_reserve(tmp_path, monkeypatch):
+    import crm1c.staging.ratelimit as sql_ratelimit
+
+    now = [1000.0]
+    monkeypatch.setattr(sql_ratelimit, "time", SimpleNamespace(time=lambda: now[0], sleep=None))
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'rl.db'}")
     metadata.create_all(engine)
     waits: list[float] = []
-    bucket = SqlBucket(
-        engine, "bitrix24:portal", BucketSpec(2.0, 10, margin=0, reserve=0.5), sleep=waits.append
-    )
+    spec = BucketSpec(2.0, 10, margin=0, reserve=0.5)  # ours: 1 request/s
+    bucket = SqlBucket(engine, "bitrix24:portal", spec, sleep=waits.append)
     for _ in range(12):
         bucket.acquire()
-    # 10 free, then each one over the capacity waits its excess at our 1/s (the test takes well under 1 s)
-    assert (
-        len(waits) == 2
-        and waits[0] == pytest.approx(1.0, abs=0.1)
-        and waits[1] == pytest.approx(2.0, abs=0.1)
-    )
-    assert bucket.level == pytest.approx(12.0, abs=0.2)
+    assert waits == [pytest.approx(1.0), pytest.approx(2.0)], "10 free, then each one waits its excess at 1/s"
+    now[0] += 4.0
+    assert bucket.level == pytest.approx(12.0 - 4.0), "drained at our 1/s, not the portal's 2/s"
     engine.dispose()
 
 
