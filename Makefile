@@ -69,8 +69,9 @@ up: venv contour-up  ## Airflow (API server, scheduler, dag-processor, triggerer
 	  echo "  login: admin  password: $${pw:-see the file}  (kept in $$pwfile)"; \
 	  echo "  logs in $(RUN)/"
 
+# The API server goes last: stopped before its clients, it waits about 15 s for them to let go.
 down:  ## stop Airflow and the contour (by PID)
-	@for c in $(AIRFLOW_COMPONENTS); do \
+	@for c in triggerer dag-processor scheduler api-server; do \
 	  if [ -f $(RUN)/$$c.pid ]; then pid=$$(cat $(RUN)/$$c.pid); \
 	    kill -TERM -- -$$pid 2>/dev/null || kill -TERM $$pid 2>/dev/null; \
 	    for i in $$(seq 1 30); do kill -0 $$pid 2>/dev/null || break; sleep 0.5; done; \
