@@ -1,8 +1,9 @@
-"""Who is told about failures: ``include/mappings/alerts.yaml``, validated.
+"""Who is told, and when: ``include/mappings/alerts.yaml``, validated.
 
 A problem raises :class:`AlertsConfigError` naming the file and the key, e.g.
 ``include/mappings/alerts.yaml: email.too: unknown key``. ``email: null`` or ``slack: null`` turns
-that channel off. Plain Python (:mod:`crm1c.datafile`), independent of ``crm1c.mapping``.
+that channel off; ``thresholds`` say when a run alerts on-call (:mod:`crm1c.watch`), ``null`` turning
+one check off. Plain Python (:mod:`crm1c.datafile`), independent of ``crm1c.mapping``.
 """
 
 from __future__ import annotations
@@ -61,11 +62,31 @@ class SlackAlerts(_Strict):
     channel: str | None = None  # only legacy webhooks honour it; modern ones post to their own channel
 
 
+class Thresholds(_Strict):
+    """When a run alerts on-call (:mod:`crm1c.watch`); ``None`` switches that check off."""
+
+    #: The open quarantine grew by more than this many entries since the previous published run.
+    quarantine_growth: int | None = Field(default=10, ge=0)
+    #: The open quarantine holds more than this many entries.
+    quarantine_max: int | None = Field(default=100, ge=0)
+    #: Bitrix24 refused more than this many requests in a run (503 QUERY_LIMIT_EXCEEDED, 429).
+    rate_refusals_max: int | None = Field(default=0, ge=0)
+    #: The rate limiter held a Bitrix24 step back for more than this share of the step's time.
+    rate_wait_share: float | None = Field(default=0.5, gt=0)
+    #: A run that would change more than this share of the linked records waits for a person.
+    mass_change_share: float | None = Field(default=0.3, gt=0, le=1)
+    #: ... and only when it changes at least this many (a few edits of a small entity are no mass change).
+    mass_change_min: int = Field(default=10, ge=1)
+    #: No answer within this many hours counts as Reject (``None``: wait until someone answers).
+    mass_change_wait_hours: float | None = Field(default=24, gt=0)
+
+
 class AlertsConfig(_Strict):
-    """Both channels; ``None`` switches one off."""
+    """Both channels (``None`` switches one off) and the thresholds of the run checks."""
 
     email: EmailAlerts | None = EmailAlerts()
     slack: SlackAlerts | None = SlackAlerts()
+    thresholds: Thresholds = Thresholds()
 
 
 def load_alerts_config(path: str | Path = DEFAULT_ALERTS_FILE) -> AlertsConfig:
