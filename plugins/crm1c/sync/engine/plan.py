@@ -7,6 +7,9 @@ system the entity has no writer for are never queued (the other system is the ma
 
 A pilot (``env.pilot``) plans only the records it accepts, or whose linked partner it accepts; the others
 stay dirty for a later run. A dry run writes nothing and lists the writes it would queue (``would_write``).
+
+``planned_changes_existing`` counts the pairs linked before this run for which an update or a deletion mark
+was queued (creates, and the first match of a pair, never count): the mass-change breaker's measure.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from crm1c.domain.issues import Issue
-from crm1c.staging import SeenRecord
+from crm1c.staging import SeenRecord, Xref
 from crm1c.sync.engine.lookups import BatchLookups
 from crm1c.sync.engine.records import canonical, codec_issue, intent_payload
 from crm1c.sync.runtime import OTHER, Progress, SyncEnv, log
@@ -100,7 +103,7 @@ class _Planner:
                 env.would_write(target, _op(values[target], fields), crm_id, onec_id, fields)
             return
         seen = {system: record.content_hash, other: partner_rec.content_hash if partner_rec else None}
-        pair = _Pair(crm_id, onec_id, crm_value, onec_value, seen, link.base if link is not None else None)
+        pair = _Pair(crm_id, onec_id, crm_value, onec_value, seen, link)
         if self.queue(result.merged, writes, pair):
             return  # an older intent for this record is still queued: plan it again after it is loaded
         if crm_id and onec_id and not writes:
@@ -222,7 +225,7 @@ class _Planner:
         for intent in superseded:
             look.abandon_intent(intent, "superseded by a newer plan before it was tried")
             env.count("superseded")
-        stale = False
+        stale = changes = False
         for target, fields, current, source_id, payload in opened:
             op = _op(current, fields)
             intent = look.open_intent(
@@ -236,6 +239,9 @@ class _Planner:
             )
             stale |= intent.resumed and intent.payload != payload
             env.count(f"planned_{op}_{target}")
+            changes |= op != "create"
+        if changes and pair.linked:
+            env.count("planned_changes_existing")  # what the mass-change breaker weighs (crm1c.watch.breaker)
         return stale
 
     def agree(self, crm_id: str, onec_id: str, merged: Any) -> None:
@@ -263,7 +269,8 @@ def _op(current: Any, fields: dict[str, Any]) -> str:
 
 
 class _Pair:
-    """One pair being planned: both ids and values, the content hashes staging holds, the agreed base."""
+    """One pair being planned: both ids and values, the content hashes staging holds, its link (None: not
+    linked before this run) and the link's agreed base."""
 
     def __init__(
         self,
@@ -272,9 +279,10 @@ class _Pair:
         crm_value: Any,
         onec_value: Any,
         seen: dict[str, str | None],
-        base: Any,
+        link: Xref | None,
     ) -> None:
-        self.crm_id, self.onec_id, self.seen, self.base = crm_id, onec_id, seen, base
+        self.crm_id, self.onec_id, self.seen = crm_id, onec_id, seen
+        self.linked, self.base = link is not None, link.base if link is not None else None
         self._values = {"crm": crm_value, "onec": onec_value}
 
     def id(self, system: str) -> str | None:

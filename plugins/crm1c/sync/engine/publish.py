@@ -8,7 +8,8 @@ from crm1c.sync.engine import cursors
 from crm1c.sync.runtime import SyncEnv
 from crm1c.sync.spec import EntitySpec
 
-#: Counters every entity's run reports (an entity adds its own in ``EntitySpec.summed``).
+#: Counters every entity's run reports (an entity adds its own in ``EntitySpec.summed``); the ``crm_*``
+#: request counters are the Bitrix24 client's, added by the operators (:mod:`crm1c.watch.budget`).
 SUMMED = (
     "crm_read",
     "onec_read",
@@ -27,6 +28,11 @@ SUMMED = (
     "crm_adopted",
     "onec_left_pending",
     "crm_left_pending",
+    "planned_changes_existing",
+    "crm_requests",
+    "crm_http_503",
+    "crm_http_429",
+    "crm_limiter_wait_ms",
 )
 
 
