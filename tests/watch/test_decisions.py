@@ -11,7 +11,7 @@ import pytest
 
 from crm1c.notify.config import Thresholds
 from crm1c.staging.models import QuarantineItem, RunStats
-from crm1c.watch.breaker import approval_text, decide
+from crm1c.watch.breaker import answer_url, approval_text, decide
 from crm1c.watch.budget import (
     REFUSED_429,
     REFUSED_503,
@@ -175,3 +175,13 @@ def test_the_decisions_import_no_airflow():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="plugins"
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_answer_url_quotes_the_run_id():
+    url = answer_url(
+        "http://airflow.test:8080/", "sync_counterparties", "manual__2026-05-04T10:00:00+00:00", "b"
+    )
+    assert url == (
+        "http://airflow.test:8080/api/v2/dags/sync_counterparties/dagRuns/"
+        "manual__2026-05-04T10%3A00%3A00%2B00%3A00/taskInstances/b/-1/hitlDetails"
+    )

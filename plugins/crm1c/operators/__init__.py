@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from crm1c.operators.base import SyncStepOperator
 from crm1c.operators.bitrix24 import Bitrix24ExtractOperator, Bitrix24LoadOperator, Bitrix24Operator
+from crm1c.operators.breaker import MassChangeBreakerOperator
 from crm1c.operators.onec import OneCExtractOperator, OneCLoadOperator, OneCOperator
 from crm1c.operators.reconcile import ReconcileOperator
 from crm1c.operators.rollback import ResumeOperator, RollbackOperator, SwitchOperator
@@ -21,6 +22,7 @@ __all__ = [
     "Bitrix24Operator",
     "ExtractStep",
     "LoadStep",
+    "MassChangeBreakerOperator",
     "OneCExtractOperator",
     "OneCLoadOperator",
     "OneCOperator",

@@ -69,13 +69,7 @@ class SyncStepOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         _ = entity_ref(entity)  # an unknown entity fails when the DAG is parsed
-        if "on_failure_callback" not in kwargs and "on_failure_callback" not in (
-            kwargs.get("default_args") or {}
-        ):
-            from crm1c.notify import failure_notifiers
-
-            kwargs["on_failure_callback"] = failure_notifiers(entity)
-        super().__init__(**kwargs)
+        super().__init__(**with_failure_alerts(kwargs, entity))
         self.entity = entity
         self.staging_conn_id = staging_conn_id
         self.dry_run = early(dry_run, as_bool)
@@ -142,7 +136,10 @@ class SyncStepOperator(BaseOperator):
         return out
 
     def _run(self, ref: EntityRef, env: SyncEnv, params: dict[str, Any]) -> dict[str, Any]:
-        """The step, its clients closed and its counters kept in the run stats whatever happens."""
+        """The step, its clients closed and its counters kept in the run stats whatever happens (with the
+        Bitrix24 client's request counters, when the step has one)."""
+        from crm1c.watch.budget import rate_counters
+
         started = datetime.now(UTC)
         try:
             return dict(self.run_step(ref, env, params))
@@ -151,6 +148,8 @@ class SyncStepOperator(BaseOperator):
             raise
         finally:
             self._close(env)
+            if env.crm is not None:  # the rate budget check at publish reads them (crm1c.watch.budget)
+                env.counters.update(rate_counters(env.crm.stats.snapshot()))
             if self.record_stats:
                 env.staging.record_run_stats(
                     env.run_id, ref.key, self.task_id, started, datetime.now(UTC), dict(env.counters)
@@ -182,6 +181,16 @@ class SyncStepOperator(BaseOperator):
         for client in (env.crm, env.onec):
             if client is not None:
                 client.close()
+
+
+def with_failure_alerts(kwargs: dict[str, Any], entity: str) -> dict[str, Any]:
+    """``kwargs`` with the crm1c failure notifiers as ``on_failure_callback`` when neither the task nor the
+    DAG's ``default_args`` give one."""
+    if "on_failure_callback" in kwargs or "on_failure_callback" in (kwargs.get("default_args") or {}):
+        return kwargs
+    from crm1c.notify import failure_notifiers
+
+    return kwargs | {"on_failure_callback": failure_notifiers(entity)}
 
 
 def _fail_fast_on_auth(exc: BaseException) -> None:

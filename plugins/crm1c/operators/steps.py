@@ -85,7 +85,9 @@ class SyncPlanOperator(SyncStepOperator):
 
 class SyncPublishOperator(SyncStepOperator):
     """Advances the watermarks, verifies the audit chain, returns the run's totals and puts them in the
-    extra of the entity's asset event (give it ``outlets=[Asset(entity(...).asset_uri)]``)."""
+    extra of the entity's asset event (give it ``outlets=[Asset(entity(...).asset_uri)]``). Then it checks
+    the run (:func:`crm1c.watch.run.run_alerts`: quarantine growth, the Bitrix24 rate budget) and alerts
+    on-call by e-mail and Slack when a threshold of ``include/mappings/alerts.yaml`` is passed."""
 
     record_stats: ClassVar[bool] = False
     ui_color = "#dcf5e3"
@@ -97,7 +99,26 @@ class SyncPublishOperator(SyncStepOperator):
     def run_step(self, ref: EntityRef, env: SyncEnv, params: dict[str, Any]) -> dict[str, Any]:
         from crm1c.sync import pipeline
 
-        return pipeline.publish(ref, env)
+        totals = pipeline.publish(ref, env)
+        self._watch(ref, env, totals)
+        return totals
+
+    def _watch(self, ref: EntityRef, env: SyncEnv, totals: dict[str, Any]) -> None:
+        """Send what :func:`~crm1c.watch.run.run_alerts` finds (a failed channel is logged, not raised)."""
+        from airflow.sdk.configuration import conf
+
+        from crm1c.notify import load_alerts_config
+        from crm1c.notify.alerts import Alert, send_alert
+        from crm1c.notify.message import build_log_url
+        from crm1c.watch.run import run_alerts
+
+        config = load_alerts_config()
+        base = conf.get("api", "base_url", fallback="http://localhost:8080/")
+        link = build_log_url(base, self.dag_id, env.run_id, self.task_id, None)
+        found = run_alerts(env.staging, ref.key, ref.name, env.run_id, totals, config.thresholds, link)
+        for message in found:
+            self.log.warning("%s", message.subject)
+            send_alert(Alert(message.subject, message.html, message.text), config)
 
     def execute(self, context: Context) -> dict[str, Any]:
         totals = super().execute(context)

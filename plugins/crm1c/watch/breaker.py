@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from crm1c.watch.message import Message, heading, percent, slack_line, table
 
@@ -151,6 +152,12 @@ def approval_text(verdict: Verdict, hours: float | None) -> str:
         "choose Approve: the writes go through; or Reject: they are abandoned (audited), nothing is "
         f"written, and the next run asks again until the source is corrected. {timeout}"
     )
+
+
+def answer_url(base_url: str, dag_id: str, run_id: str, task_id: str) -> str:
+    """The REST URL a person PATCHes with ``{"chosen_options": ["Approve"]}`` (or ``["Reject"]``)."""
+    run = quote(run_id, safe="")
+    return f"{base_url.rstrip('/')}/api/v2/dags/{dag_id}/dagRuns/{run}/taskInstances/{task_id}/-1/hitlDetails"
 
 
 def _flag(staging: Any, key: str, intents: Sequence[WriteIntent], *, dirty: bool) -> None:
