@@ -15,7 +15,16 @@ from tests.contour_harness import ONEC_PASSWORD, ONEC_USER, RunningContour, star
 
 pytestmark = pytest.mark.airflow
 DAG_ID = "sync_counterparties"
-TASKS = {"rollout_gate", "extract_crm", "extract_onec", "plan", "load_onec", "load_crm", "publish"}
+TASKS = {
+    "rollout_gate",
+    "extract_crm",
+    "extract_onec",
+    "plan",
+    "mass_change_breaker",
+    "load_onec",
+    "load_crm",
+    "publish",
+}
 
 
 @pytest.fixture

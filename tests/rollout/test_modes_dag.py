@@ -83,7 +83,7 @@ def test_off_skips_every_task_and_nothing_is_read_or_written(bag, airflow_db, co
     staging.set_mode(CP, "off", actor="anna")
     seen = Requests(connections)
     run = _run(bag)
-    assert set(_states(run).values()) == {"skipped"} and len(_states(run)) == 7
+    assert set(_states(run).values()) == {"skipped"} and len(_states(run)) == 8
     assert seen.onec() == [] and seen.bitrix_calls() == {}
 
 
