@@ -78,7 +78,10 @@ def _waiting(airflow: LiveAirflow, run_id: str, timeout: float = 90) -> dict[str
 
 def _answer(airflow: LiveAirflow, run_id: str, option: str) -> dict[str, Any]:
     answered = airflow.api("PATCH", _hitl_path(run_id), {"chosen_options": [option], "params_input": {}})
-    run = airflow.wait(DAG_ID, run_id, timeout=90)
+    deadline = time.monotonic() + 240  # a loaded CI machine: the scheduler may take a while to resume it
+    while airflow.states(DAG_ID, run_id).get(BREAKER) == "awaiting_input" and time.monotonic() < deadline:
+        time.sleep(1)
+    run = airflow.wait(DAG_ID, run_id, timeout=240)
     assert run["state"] == "success", (airflow.states(DAG_ID, run_id), airflow.logs())
     return dict(answered)
 
