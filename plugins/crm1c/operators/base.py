@@ -183,7 +183,7 @@ class SyncStepOperator(BaseOperator):
                 client.close()
 
 
-def with_failure_alerts(kwargs: dict[str, Any], entity: str) -> dict[str, Any]:
+def with_failure_alerts(kwargs: dict[str, Any], entity: str | None) -> dict[str, Any]:
     """``kwargs`` with the crm1c failure notifiers as ``on_failure_callback`` when neither the task nor the
     DAG's ``default_args`` give one."""
     if "on_failure_callback" in kwargs or "on_failure_callback" in (kwargs.get("default_args") or {}):

@@ -18,6 +18,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from crm1c.operators._params import as_bool, early, is_template
+from crm1c.operators.base import with_failure_alerts
 from crm1c.redaction import redact_json
 
 if TYPE_CHECKING:
@@ -65,13 +66,7 @@ class ReconcileOperator(BaseOperator):
         staging_conn_id: str = "crm1c_staging",
         **kwargs: Any,
     ) -> None:
-        if "on_failure_callback" not in kwargs and "on_failure_callback" not in (
-            kwargs.get("default_args") or {}
-        ):
-            from crm1c.notify import failure_notifiers
-
-            kwargs["on_failure_callback"] = failure_notifiers()
-        super().__init__(**kwargs)
+        super().__init__(**with_failure_alerts(kwargs, None))
         if not (is_template(period_from) or is_template(period_to)):
             _period(period_from, period_to)  # a bad literal fails when the DAG is parsed
         self.period_from = period_from

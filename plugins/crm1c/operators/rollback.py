@@ -17,6 +17,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from crm1c.operators._params import as_bool, early, is_template
+from crm1c.operators.base import with_failure_alerts
 from crm1c.rollback.request import (
     as_action,
     as_entities,
@@ -59,13 +60,7 @@ class SwitchOperator(BaseOperator):
         staging_conn_id: str = "crm1c_staging",
         **kwargs: Any,
     ) -> None:
-        if "on_failure_callback" not in kwargs and "on_failure_callback" not in (
-            kwargs.get("default_args") or {}
-        ):
-            from crm1c.notify import failure_notifiers
-
-            kwargs["on_failure_callback"] = failure_notifiers()
-        super().__init__(**kwargs)
+        super().__init__(**with_failure_alerts(kwargs, None))
         self.action = early(action, as_action)  # a bad literal fails when the DAG is parsed
         self.entities = early(entities, as_entities)
         self.airflow_conn_id = airflow_conn_id
