@@ -46,6 +46,7 @@ RATE_PERCENT = {
     "": 0,
 }
 COUNTERPARTY_TYPE = f"{NS}.Catalog_Контрагенты"
+MISMATCH = "Не совпадают сумма документа и ее расшифровка"  # BP's check of a payment's allocation rows
 CONTRACT_TYPE = f"{NS}.Catalog_ДоговорыКонтрагентов"
 
 
@@ -159,16 +160,9 @@ def _receipt(doc: dict[str, Any], e: _Entries) -> None:
         raise PostingError('Не заполнено поле "Контрагент"')
     bank = ((doc.get("СчетОрганизации_Key", ZERO_GUID), f"{NS}.Catalog_БанковскиеСчета"),)
     rows = list(doc.get("РасшифровкаПлатежа") or [])
-    total = money(doc.get("СуммаДокумента"))
     allocated = sum((money(r.get("СуммаПлатежа")) for r in rows), Decimal(0))
-    if total > allocated:  # no rows: settle automatically; beyond the rows: an advance
-        rows.append(
-            {
-                "СуммаПлатежа": total - allocated,
-                "ДоговорКонтрагента_Key": doc.get("ДоговорКонтрагента_Key"),
-                "СпособПогашенияЗадолженности": "НеПогашать" if rows else "Автоматически",
-            }
-        )
+    if allocated != money(doc.get("СуммаДокумента")):
+        raise PostingError(MISMATCH)
     debt = max(e.balance(a["receivable"], cp), Decimal(0))
     advance_total = Decimal(0)
     for row in rows:

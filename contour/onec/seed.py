@@ -327,6 +327,8 @@ class _Builder:
             "_service": bool(product and product.is_service),
             "_okei": product.okei if product else "796",
             "_discount": row.discount_sum * row.quantity,
+            "_percent": float(row.discount_rate),
+            "_list_price": row.price + row.discount_sum,
             "_total": amounts.total,
         }
 
@@ -355,9 +357,12 @@ class _Builder:
                     "СтруктурнаяЕдиница_Key": self.bank,
                     "Товары": [
                         {k: v for k, v in r.items() if not k.startswith("_")}
-                        | {
+                        | {  # the invoice's Сумма and Цена are before the discount (domain.md §3)
                             "Номенклатура": r["_product"],
                             "Номенклатура_Type": f"{NS}.Catalog_Номенклатура",
+                            "Цена": _money(r["_list_price"]),
+                            "Сумма": _money(Decimal(str(r["Сумма"])) + r["_discount"]),
+                            "ПроцентСкидки": r["_percent"],
                             "СуммаСкидки": _money(r["_discount"]),
                         }
                         for r in rows

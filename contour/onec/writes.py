@@ -20,7 +20,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from contour.onec import posting
+from contour.onec import documents, posting
 from contour.onec.filter import FilterError, datetime_literal
 from contour.onec.odata import DOC_TITLES, MESSAGES, ODataFail, key_literal, ru_datetime
 from contour.onec.schema import ENUMS, NS, SETS, ZERO_GUID, EntitySet, Prop
@@ -196,6 +196,12 @@ class Writer:
             if _is_empty(data.get(name)):
                 raise ODataFail(400, "5", name)
 
+    def prepare(self, es: EntitySet, data: dict[str, Any]) -> None:
+        """Required values, then BP's BeforeWrite (totals, sections; skipped in data-load mode)."""
+        self.check_required(es, data)
+        if not self.load_mode:
+            documents.before_write(es.name, data)
+
     @staticmethod
     def check_version(current: dict[str, Any], if_match: str) -> None:
         tag = if_match.strip().removeprefix("W/").strip('"')
@@ -241,7 +247,7 @@ class Writer:
             ref = data["Ref_Key"] = new_ref()
         elif self.store.get(self.conn, es.name, ref) is not None:
             raise ODataFail(400, "15", ref)
-        self.check_required(es, data)
+        self.prepare(es, data)
         if es.kind == "Document" and _is_empty(data.get("Number")):
             data["Number"] = self.next_number(es, data)
         elif es.prop("Code") is not None and es.autocode and _is_empty(data.get("Code")):
@@ -265,7 +271,7 @@ class Writer:
         else:
             data = current | values
         data["Ref_Key"] = ref
-        self.check_required(es, data)
+        self.prepare(es, data)
         self.check_closed(es, current)
         self.check_closed(es, data)
         if es.kind == "Document" and data.get("DeletionMark") and current.get("Posted"):

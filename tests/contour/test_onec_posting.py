@@ -46,6 +46,9 @@ def new_sale(onec: OneC, cp: str, date: str, rows: list[dict], included: bool = 
 
 
 def new_receipt(onec: OneC, cp: str, date: str, amount: float, rows: list[dict] | None = None) -> str:
+    """A customer payment; without ``rows`` one row settles the whole amount automatically."""
+    if rows is None:
+        rows = [{"СпособПогашенияЗадолженности": "Автоматически", "СуммаПлатежа": amount}]
     body = {
         "Date": date,
         "ВидОперации": "ОплатаПокупателя",
@@ -53,7 +56,7 @@ def new_receipt(onec: OneC, cp: str, date: str, amount: float, rows: list[dict] 
         "Организация_Key": onec.value("Catalog_Организации")[0]["Ref_Key"],
         "Контрагент_Type": "StandardODATA.Catalog_Контрагенты",
         "СуммаДокумента": amount,
-        "РасшифровкаПлатежа": [{"LineNumber": n, **r} for n, r in enumerate(rows or [], start=1)],
+        "РасшифровкаПлатежа": [{"LineNumber": n, **r} for n, r in enumerate(rows, start=1)],
     }
     response = onec.post(RECEIPT, body)
     assert response.status_code == 201, response.text
