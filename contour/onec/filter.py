@@ -6,6 +6,14 @@ tabular-row sets and register virtual tables). Both resolve navigation (``Кон
 referenced entity, lambdas over tabular sections (``Товары/any(d: d/Цена gt 10)``), and the functions of
 protocols.md A.10. Text functions (substringof, startswith, endswith, like) compare case-insensitively, as
 1C's ПОДОБНО does; ``eq`` on strings is exact.
+
+Literals are typed as real 1C types them (protocols.md A.10) and both back ends refuse a comparison of
+incompatible types with code 14 / HTTP 400 ("ошибка разбора опций запроса"): a reference key compared with a
+plain string (``Ref_Key eq '…'`` instead of ``guid'…'``), a number with a string (``Сумма eq '100'``,
+``ИНН eq 7707083893``), a date with a string instead of ``datetime'…'``. Decision: 1C answers these with a
+parse/type error of the query options; code 14 is our reading of it (the exact platform text is not known).
+Composite values (``Recorder``, ``Контрагент`` of a receipt) travel as strings and compare with either a
+string or a ``guid'…'``; ``null`` compares with anything. ``datetime'…'`` with fractional seconds is refused.
 """
 
 from __future__ import annotations
@@ -352,6 +360,59 @@ def _composite_candidates(prop_name: str) -> EntitySet:
     raise FilterError(f"Неизвестное свойство '{prop_name}'")
 
 
+_TYPE_CLASS = {
+    "str": "str",
+    "enum": "str",
+    "type": "str",
+    "comp": "comp",
+    "num": "num",
+    "int": "num",
+    "bool": "bool",
+    "date": "date",
+    "guid": "guid",
+}
+_NUM_FUNCS = {
+    "length",
+    "indexof",
+    "year",
+    "month",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "round",
+    "floor",
+    "ceiling",
+}
+_STR_FUNCS = {"tolower", "toupper", "trim", "concat", "substring"}
+_TYPE_NAMES = {"str": "строка", "num": "число", "bool": "булево", "date": "дата", "guid": "ссылка (guid)"}
+
+
+def _type_of(node: tuple, prop_of: Callable[[tuple[str, ...]], Prop]) -> str | None:
+    """The type class of an operand (None: not known statically, e.g. ``cast``)."""
+    kind = node[0]
+    if kind == "lit":
+        return str(node[1])
+    if kind == "path":
+        return _TYPE_CLASS.get(prop_of(node[1]).kind)
+    if kind in ("arith", "neg"):
+        return "num"
+    if kind == "call":
+        return "num" if node[1] in _NUM_FUNCS else "str" if node[1] in _STR_FUNCS else None
+    return "bool" if kind in ("and", "or", "not", "cmp", "lambda") else None
+
+
+def check_comparison(node: tuple, prop_of: Callable[[tuple[str, ...]], Prop]) -> None:
+    """Refuse ``a op b`` when the operands' types cannot be compared (see the module docstring)."""
+    left, right = _type_of(node[2], prop_of), _type_of(node[3], prop_of)
+    if left is None or right is None or left == right or "null" in (left, right):
+        return
+    if "comp" in (left, right) and {left, right} - {"comp"} <= {"str", "guid"}:
+        return
+    names = (_TYPE_NAMES.get(left, left), _TYPE_NAMES.get(right, right))
+    raise FilterError(f"Несовместимые типы в операции {node[1]}: {names[0]} и {names[1]}")
+
+
 def _literal_value(kind: str, value: Any) -> Any:
     if kind == "num":
         return int(value) if value == value.to_integral_value() and "." not in str(value) else float(value)
@@ -414,6 +475,7 @@ class SqlCompiler:
             s, p = self.compile(node[1])
             return f"(-{s})", p
         if kind == "cmp":
+            check_comparison(node, lambda segments: self.path(self.root, segments)[1])
             (ls, lp), (rs, rp) = self.compile(node[2]), self.compile(node[3])
             op = {"eq": "IS", "ne": "IS NOT", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}[node[1]]
             return f"({ls} {op} {rs})", lp + rp
@@ -568,6 +630,7 @@ class PyCompiler:
             inner = self.compile(node[1], env)
             return lambda row, v: None if inner(row, v) is None else -inner(row, v)
         if kind == "cmp":
+            check_comparison(node, lambda segments: self.path(segments, env)[1])
             left, right, op = self.compile(node[2], env), self.compile(node[3], env), node[1]
             return lambda row, v: _cmp(op, left(row, v), right(row, v))
         if kind == "arith":
