@@ -106,7 +106,6 @@ class OneCApp(App):
         "user": INTEGRATION,
         "password": "contour",
         "prohibition_date": None,  # None: as seeded; "" none; "YYYY-MM-DD" (kept in the register row)
-        "inlinecount_ignores_paging": True,  # docs: "$inlinecount … приводит к игнорированию $skip и $top"
     }
 
     def __init__(self, state_dir: Path, knob_overrides: dict[str, Any] | None = None):
@@ -297,9 +296,9 @@ class OneCApp(App):
         payload.update(ser.entity(data))
         return Response.json(status, payload)
 
-    def _paging(self, q: Query) -> tuple[int | None, int]:
-        if q.inlinecount and self.knobs.get("inlinecount_ignores_paging"):
-            return None, 0
+    @staticmethod
+    def _paging(q: Query) -> tuple[int | None, int]:
+        """``$top``/``$skip`` always page the rows; ``$inlinecount=allpages`` counts the whole filtered set."""
         return q.top, q.skip or 0
 
     def list_rows(

@@ -199,7 +199,7 @@ def onec_server(tmp_path_factory: _pytest.TempPathFactory) -> _Any:
 @_pytest.fixture
 def onec_contour(onec_server: _Any) -> _Any:
     """The running contour with the 1C side freshly seeded from :func:`onec_dataset` and default knobs."""
-    onec_server.knobs("onec", prohibition_date=None, inlinecount_ignores_paging=True)
+    onec_server.knobs("onec", prohibition_date=None)
     _onec_seed.seed(onec_server.state_dir, onec_dataset())
     return onec_server
 

@@ -169,10 +169,14 @@ def test_select_expand_and_presentation(onec: OneC) -> None:
 
 
 def test_inlinecount_and_count(onec: OneC, onec_contour) -> None:
-    body = onec.get(CP, **{"$inlinecount": "allpages", "$filter": "ИНН eq '7707083893'", "$top": "1"}).json()
-    assert body["odata.count"] == "2"
-    assert len(body["value"]) == 2  # 1C docs: $inlinecount makes $top/$skip ignored (knob)
-    onec_contour.knobs("onec", inlinecount_ignores_paging=False)
+    params = {"$inlinecount": "allpages", "$filter": "ИНН eq '7707083893'", "$orderby": "Code"}
+    body = onec.get(CP, **params, **{"$top": "1"}).json()
+    assert body["odata.count"] == "2"  # the count of the whole filtered set ...
+    assert [r["Code"] for r in body["value"]] == ["000000001"]  # ... and only the page of rows
+    body = onec.get(CP, **params, **{"$top": "5", "$skip": "1"}).json()
+    assert body["odata.count"] == "2" and [r["Code"] for r in body["value"]] == ["000000002"]
+    rows = onec.get(f"{CP}_КонтактнаяИнформация", **{"$inlinecount": "allpages", "$top": "1"}).json()
+    assert rows["odata.count"] == "2" and len(rows["value"]) == 1  # the Python back end pages alike
     body = onec.get(CP, **{"$inlinecount": "allpages", "$top": "0"}).json()
     assert (body["odata.count"], body["value"]) == ("4", [])
     response = onec.request(
