@@ -27,6 +27,7 @@ class EntitySpec:
     events: dict[str, str] = field(default_factory=dict)  # action -> event name
     defaults: dict[str, Any] = field(default_factory=dict)
     before_save: Hook | None = None
+    after_save: Hook | None = None  # after the insert/update, same transaction (the record has its ID)
     after_delete: Callable[[sqlite3.Connection, int], None] | None = None
     check: Callable[[Call, sqlite3.Connection, dict[str, Any]], None] | None = None
     stamp_keys: tuple[str, str] = ("DATE_CREATE", "DATE_MODIFY")
@@ -177,6 +178,8 @@ def register(
             if spec.title_template and not record.get("TITLE"):
                 record["TITLE"] = spec.title_template.format(id=row_id)
                 storage.update(conn, table, row_id, record)
+            if spec.after_save:
+                spec.after_save(call, conn, {**record, table.id_key: row_id}, None)
         if "add" in spec.events:
             call.emit(spec.events["add"], {"ID": row_id})
         return Reply(row_id)
@@ -197,6 +200,8 @@ def register(
             if spec.before_save:
                 spec.before_save(call, conn, record, old)
             storage.update(conn, table, row_id, record)
+            if spec.after_save:
+                spec.after_save(call, conn, record, old)
         if "update" in spec.events:
             call.emit(spec.events["update"], {"ID": row_id})
         return Reply(True)

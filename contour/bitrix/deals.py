@@ -1,8 +1,8 @@
 """Deals and their product rows: stage semantics, ``crm.deal.productrows.get|set`` and the amount recompute.
 
-Row arithmetic follows the project's domain notes: ``PRICE`` is the final unit price after discount, including
-tax when ``TAX_INCLUDED=Y``; with ``IS_MANUAL_OPPORTUNITY=N`` the deal's ``OPPORTUNITY``/``TAX_VALUE`` are the
-sums of the rows, rounded per row half-up to kopecks.
+Row arithmetic follows protocols.md C.9a (:func:`amounts`): ``PRICE`` is the unit price after discount and
+with tax, whatever ``TAX_INCLUDED`` says; with ``IS_MANUAL_OPPORTUNITY=N`` the deal's ``OPPORTUNITY`` is
+Σ round(``PRICE``×``QUANTITY``) and ``TAX_VALUE`` the tax inside it, rounded per row half-up to kopecks.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import datetime as dt
 import sqlite3
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from contour.bitrix import catalog_data, classic, errors, storage
+from contour.bitrix import catalog_data, classic, errors, stagehistory, storage
 from contour.bitrix import values as v
 from contour.bitrix.api import Call, Reply, method
 
@@ -26,52 +26,66 @@ _FAILED = {"LOSE", "APOLOGY"}
 def stage_semantic(conn: sqlite3.Connection, category_id: int, stage_id: str) -> str:
     """``P`` in progress, ``S`` success, ``F`` failure, from the stage dictionary (fallback: stock codes)."""
     entity = "DEAL_STAGE" if not category_id else f"DEAL_STAGE_{category_id}"
-    row = conn.execute(
-        "SELECT json_extract(data, '$.SEMANTICS') FROM status WHERE entity_id = ? AND status_id = ?",
-        (entity, stage_id),
-    ).fetchone()
-    if row and row[0]:
-        return str(row[0])
+    known = stagehistory.semantic_of(conn, entity, stage_id)
+    if known:
+        return known
     code = stage_id.split(":")[-1]
     return "S" if code == "WON" else "F" if code in _FAILED else "P"
 
 
+class RowAmounts(NamedTuple):
+    """The derived prices of one row (per unit) and its contribution to the owner's amount and tax."""
+
+    exclusive: Decimal  # PRICE_EXCLUSIVE: after discount, without tax
+    netto: Decimal  # PRICE_NETTO: before discount, without tax
+    brutto: Decimal  # PRICE_BRUTTO: before discount, with tax
+    discount_sum: Decimal  # DISCOUNT_SUM per unit, without tax
+    discount_rate: Decimal  # DISCOUNT_RATE, %
+    total: Decimal  # round(PRICE × QUANTITY)
+    tax: Decimal  # the tax inside ``total``
+
+
 @lru_cache(maxsize=65536)
 def amounts(
-    price: Decimal, qty: Decimal, rate: Decimal, included: bool, absolute: bool, pct: Decimal, dsum: Decimal
-) -> tuple[Decimal, ...]:
-    """``(PRICE_EXCLUSIVE, PRICE_NETTO, PRICE_BRUTTO, DISCOUNT_SUM, total, tax)`` of one row. The discount is
-    in the basis of ``PRICE`` (gross when tax is included): the price before it is ``PRICE + DISCOUNT_SUM``
-    (absolute) or ``PRICE / (1 - rate%)``."""
-    factor = 1 + rate / 100
-    before = price + dsum if absolute or pct >= 100 else price / (1 - pct / 100)
-    base = v.round2(price * qty)
-    if included:
-        tax = v.round2(base * rate / (100 + rate))
-        total = base
+    price: Decimal,
+    qty: Decimal,
+    rate: Decimal | None,
+    absolute: bool,
+    pct: Decimal,
+    dsum: Decimal,
+) -> RowAmounts:
+    """A row as Bitrix computes it (protocols.md C.9a): ``PRICE`` is the unit price after discount **with**
+    tax, always (``TAX_INCLUDED`` only records how it was typed); ``EXCL = PRICE/(1+t)``; a percent discount
+    is ``EXCL×r/(100−r)``, an absolute one is taken as sent (per unit, without tax); ``NETTO = EXCL + sum``;
+    ``BRUTTO = NETTO×(1+t)``; every step rounded to kopecks. ``rate`` ``None`` = no tax."""
+    factor = 1 + (rate or Decimal(0)) / 100
+    exclusive = v.round2(price / factor)
+    if absolute:
+        discount = v.round2(dsum)
+        before = exclusive + discount
+        percent = v.round2((1 - exclusive / before) * 100) if before else Decimal(0)
     else:
-        tax = v.round2(base * rate / 100)
-        total = base + tax
-    return (
-        v.round2(price / factor if included else price),
-        v.round2(before / factor if included else before),
-        v.round2(before if included else before * factor),
-        v.round2(before - price),
-        total,
-        tax,
-    )
+        percent = v.round2(pct)
+        discount = v.round2(dsum) if percent >= 100 else v.round2(exclusive * percent / (100 - percent))
+    netto = v.round2(exclusive + discount)
+    total = v.round2(price * qty)
+    tax = v.round2(total * rate / (100 + rate)) if rate else Decimal("0.00")
+    return RowAmounts(exclusive, netto, v.round2(netto * factor), discount, percent, total, tax)
 
 
-def row_amounts(row: dict[str, Any]) -> tuple[Decimal, ...]:
+def _dec(value: Any, default: str = "0") -> Decimal:
+    return Decimal(str(value)) if value not in (None, "") else Decimal(default)
+
+
+def row_amounts(row: dict[str, Any]) -> RowAmounts:
     """:func:`amounts` of a stored row."""
     return amounts(
-        Decimal(str(row.get("PRICE") or 0)),
-        Decimal(str(row["QUANTITY"] if row.get("QUANTITY") is not None else 1)),
-        Decimal(str(row.get("TAX_RATE") or 0)),
-        row.get("TAX_INCLUDED") == "Y",
+        _dec(row.get("PRICE")),
+        _dec(row.get("QUANTITY"), "1"),
+        None if row.get("TAX_RATE") is None else _dec(row["TAX_RATE"]),
         row.get("DISCOUNT_TYPE_ID") == 1,
-        Decimal(str(row.get("DISCOUNT_RATE") or 0)),
-        Decimal(str(row.get("DISCOUNT_SUM") or 0)),
+        _dec(row.get("DISCOUNT_RATE")),
+        _dec(row.get("DISCOUNT_SUM")),
     )
 
 
@@ -88,7 +102,7 @@ def owner_rows(conn: sqlite3.Connection, owner_type: str, owner_id: int) -> list
 def totals(rows: list[dict[str, Any]]) -> tuple[float, float]:
     """``(OPPORTUNITY, TAX_VALUE)``: sums of the rows' totals and taxes."""
     sums = [row_amounts(r) for r in rows]
-    return float(sum((a[4] for a in sums), Decimal(0))), float(sum((a[5] for a in sums), Decimal(0)))
+    return float(sum((a.total for a in sums), Decimal(0))), float(sum((a.tax for a in sums), Decimal(0)))
 
 
 def _deal_before_save(
@@ -118,6 +132,19 @@ def _deal_before_save(
             record["OPPORTUNITY"], record["TAX_VALUE"] = totals(rows)
 
 
+def _deal_saved(
+    call: Call, conn: sqlite3.Connection, record: dict[str, Any], old: dict[str, Any] | None
+) -> None:
+    stagehistory.record(
+        conn,
+        2,
+        record["ID"],
+        (record["STAGE_ID"], record["CATEGORY_ID"], record["STAGE_SEMANTIC_ID"]),
+        record["DATE_MODIFY"],
+        None if old is None else (old.get("STAGE_ID") or "", old.get("CATEGORY_ID") or 0),
+    )
+
+
 def _drop_rows(conn: sqlite3.Connection, deal_id: int) -> None:
     conn.execute("DELETE FROM productrow WHERE owner_type = ? AND owner_id = ?", (OWNER_DEAL, deal_id))
 
@@ -139,25 +166,45 @@ DEAL = classic.EntitySpec(
         "IS_REPEATED_APPROACH": "N",
     },
     before_save=_deal_before_save,
+    after_save=_deal_saved,
     after_delete=_drop_rows,
     title_template="Сделка #{id}",
 )
 classic.register(DEAL)
 
 
+def _core_error(text: str) -> errors.ApiError:
+    return errors.ApiError(400, "ERROR_CORE", text + "<br>")
+
+
+def _check_discount(raw: dict[str, Any], dtype: int) -> None:
+    """The module's checks: a monetary discount needs its sum, a percent one its rate (and a sum at 100%)."""
+    if dtype == 1 and raw.get("DISCOUNT_SUM") in (None, ""):
+        raise _core_error(
+            "Discount Sum (DISCOUNT_SUM) is required if Monetary Discount Type (DISCOUNT_TYPE_ID) is defined."
+        )
+    if dtype != 2 or raw.get("DISCOUNT_TYPE_ID") in (None, ""):
+        return
+    if raw.get("DISCOUNT_RATE") in (None, ""):
+        raise _core_error(
+            "Discount Rate (DISCOUNT_RATE) is required if Percentage Discount Type (DISCOUNT_TYPE_ID) "
+            "is defined."
+        )
+    if (v.to_float(raw.get("DISCOUNT_RATE")) or 0.0) >= 100 and not v.to_float(raw.get("DISCOUNT_SUM")):
+        raise _core_error(
+            "Discount Sum (DISCOUNT_SUM) is required if Percentage Discount Type (DISCOUNT_TYPE_ID) "
+            "is defined and Discount Rate (DISCOUNT_RATE) is 100%"
+        )
+
+
 def make_row(
     raw: dict[str, Any], owner_type: str, owner_id: int, product: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """A stored product row from client input (defaults from the catalog product of ``PRODUCT_ID``)."""
+    """A stored product row from client input (name and unit from the catalog product of ``PRODUCT_ID``,
+    never its price); the derived prices by :func:`amounts`."""
     raw = {str(k).upper(): x for k, x in raw.items()}
-    dtype = v.to_int(raw.get("DISCOUNT_TYPE_ID")) or 2
-    if "DISCOUNT_TYPE_ID" in raw and dtype == 1 and raw.get("DISCOUNT_SUM") in (None, ""):
-        raise errors.ApiError(
-            400,
-            "ERROR_CORE",
-            "Discount Sum (DISCOUNT_SUM) is required if Monetary Discount Type "
-            "(DISCOUNT_TYPE_ID) is defined.<br>",
-        )
+    dtype = 1 if v.to_int(raw.get("DISCOUNT_TYPE_ID")) == 1 else 2
+    _check_discount(raw, dtype)
     measure = catalog_data.measure_by_id(product.get("MEASURE")) if product else None
     code = v.to_int(raw.get("MEASURE_CODE")) or (int(measure[1]) if measure else 0)
     by_code = catalog_data.measure_by_code(code)
@@ -169,7 +216,7 @@ def make_row(
         "PRODUCT_NAME": str(name),
         "ORIGINAL_PRODUCT_NAME": (product or {}).get("NAME") or str(name),
         "PRODUCT_DESCRIPTION": raw.get("PRODUCT_DESCRIPTION"),
-        "PRICE": v.to_float(raw.get("PRICE")) or 0.0,
+        "PRICE": float(v.round2(_dec(v.to_float(raw.get("PRICE"))))),
         "QUANTITY": v.to_float(raw.get("QUANTITY")) if raw.get("QUANTITY") not in (None, "") else 1.0,
         "DISCOUNT_TYPE_ID": dtype,
         "DISCOUNT_RATE": v.to_float(raw.get("DISCOUNT_RATE")) or 0.0,
@@ -184,17 +231,22 @@ def make_row(
         "TYPE": (product or {}).get("TYPE") or 1,
         "STORE_ID": v.to_int(raw.get("STORE_ID")) or 0,
     }
-    derived = row_amounts(row)
-    for i, key in enumerate(("PRICE_EXCLUSIVE", "PRICE_NETTO", "PRICE_BRUTTO", "DISCOUNT_SUM")):
-        row[key] = float(derived[i])
-    if dtype == 1:
-        row["DISCOUNT_SUM"] = v.to_float(raw.get("DISCOUNT_SUM")) or 0.0
-        before = row["PRICE"] + row["DISCOUNT_SUM"]
-        given = v.to_float(raw.get("DISCOUNT_RATE"))
-        row["DISCOUNT_RATE"] = (
-            given if given is not None else round(row["DISCOUNT_SUM"] / before * 100, 2) if before else 0.0
-        )
+    derive(row)
     return row
+
+
+def derive(row: dict[str, Any]) -> None:
+    """Fill the read-only prices and the discount of a row from its ``PRICE``, tax and discount."""
+    a = row_amounts(row)
+    row.update(
+        {
+            "PRICE_EXCLUSIVE": float(a.exclusive),
+            "PRICE_NETTO": float(a.netto),
+            "PRICE_BRUTTO": float(a.brutto),
+            "DISCOUNT_SUM": float(a.discount_sum),
+            "DISCOUNT_RATE": float(a.discount_rate),
+        }
+    )
 
 
 def row_out(row: dict[str, Any]) -> dict[str, Any]:
@@ -253,6 +305,11 @@ def productrows_get(call: Call) -> Reply:
         return Reply([row_out(r) for r in owner_rows(conn, OWNER_DEAL, deal_id)])
 
 
+def catalog_product(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any] | None:
+    """The catalog product a row (upper-case keys) names by ``PRODUCT_ID``, if any."""
+    return storage.get(conn, storage.TABLES["product"], v.to_int(row.get("PRODUCT_ID")) or 0)
+
+
 def replace_rows(
     conn: sqlite3.Connection, owner_type: str, owner_id: int, raw_rows: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -261,8 +318,9 @@ def replace_rows(
     new_rows = []
     for raw in raw_rows:
         upper = {str(k).upper(): x for k, x in raw.items()}
-        product = storage.get(conn, storage.TABLES["product"], v.to_int(upper.get("PRODUCT_ID")) or 0)
-        new_rows.append((v.to_int(upper.get("ID")), make_row(upper, owner_type, owner_id, product)))
+        new_rows.append(
+            (v.to_int(upper.get("ID")), make_row(upper, owner_type, owner_id, catalog_product(conn, upper)))
+        )
     conn.execute("DELETE FROM productrow WHERE owner_type = ? AND owner_id = ?", (owner_type, owner_id))
     for keep_id, row in new_rows:
         row["ID"] = storage.insert(conn, ROWS, row, keep_id if keep_id in old_ids else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from contour.bitrix import classic, errors, query, storage
+from contour.bitrix import classic, deals, errors, query, stagehistory, storage
 from contour.bitrix import values as v
 from contour.bitrix.api import Call, Reply, method
 from contour.bitrix.fields import Schema, coerce, typed_out
@@ -67,6 +67,26 @@ def _stage_check(conn: sqlite3.Connection, record: dict[str, Any]) -> None:
         raise errors.ApiError(400, "CRM_FIELD_ERROR_VALUE_NOT_VALID", 'Invalid value for field "Stage"')
 
 
+def _saved(conn: sqlite3.Connection, record: dict[str, Any], old: dict[str, Any] | None) -> None:
+    """The automatic amount (rows win over a written ``opportunity``) and the stage history of a save."""
+    if old is not None and record.get("isManualOpportunity") != "Y":
+        rows = storage.select(
+            conn, storage.TABLES["productrow"], "owner_type = 'SI' AND owner_id = ?", (record["id"],)
+        )
+        if rows:
+            record["opportunity"], record["taxValue"] = deals.totals(rows)
+    category = record["categoryId"]
+    semantic = stagehistory.semantic_of(conn, f"SMART_INVOICE_STAGE_{category}", record["stageId"]) or "P"
+    stagehistory.record(
+        conn,
+        SMART_INVOICE,
+        record["id"],
+        (record["stageId"], category, semantic),
+        record["updatedTime"],
+        None if old is None else (old["stageId"], old["categoryId"]),
+    )
+
+
 @method("crm.item.add")
 def item_add(call: Call) -> Reply:
     type_id = entity_type(call)
@@ -96,6 +116,7 @@ def item_add(call: Call) -> Reply:
         record["title"] = record.get("title") or f"Счёт #{item_id}"
         record["accountNumber"] = record.get("accountNumber") or str(item_id)
         record["begindate"] = record.get("begindate") or v.parse_date(now / v.US)
+        _saved(conn, record, None)
         storage.update(conn, ITEMS, item_id, record)
     call.emit("ONCRMDYNAMICITEMADD", {"ID": item_id, "ENTITY_TYPE_ID": type_id})
     return Reply({"item": render(record)})
@@ -116,6 +137,7 @@ def item_update(call: Call) -> Reply:
         record.update({"updatedTime": now, "updatedBy": call.user_id})
         if record["stageId"] != old["stageId"]:
             record.update({"previousStageId": old["stageId"], "movedTime": now, "movedBy": call.user_id})
+        _saved(conn, record, old)
         storage.update(conn, ITEMS, item_id, record)
     call.emit("ONCRMDYNAMICITEMUPDATE", {"ID": item_id, "ENTITY_TYPE_ID": type_id})
     return Reply({"item": render(record)})

@@ -63,11 +63,7 @@ WEB crm_multifield multi | Website
 IM crm_multifield multi | Messenger
 """)
 
-REQUISITE = Schema("""
-ID integer ro col=id | ID
-ENTITY_TYPE_ID integer req imm col=entity_type_id | Entity Type ID
-ENTITY_ID integer req imm col=entity_id | Entity ID
-PRESET_ID integer req | Template ID
+_REQUISITE_PART = """
 DATE_CREATE datetime ro col=date_create | Created on
 DATE_MODIFY datetime ro col=date_modify | Modified on
 CREATED_BY_ID user ro | Created by
@@ -77,7 +73,17 @@ CODE string | Code
 XML_ID string | External key
 ORIGINATOR_ID string | External source
 ACTIVE char | Active
-ADDRESS_ONLY char | Address only
+"""  # the stamps, name and codes a requisite and its bank details share
+
+REQUISITE = Schema(
+    """
+ID integer ro col=id | ID
+ENTITY_TYPE_ID integer req imm col=entity_type_id | Entity Type ID
+ENTITY_ID integer req imm col=entity_id | Entity ID
+PRESET_ID integer req | Template ID
+"""
+    + _REQUISITE_PART
+    + """ADDRESS_ONLY char | Address only
 SORT integer | Sort order
 RQ_NAME string | Full name
 RQ_FIRST_NAME string | First name
@@ -114,7 +120,8 @@ RQ_ST_CERT_NUM string | Certificate number
 RQ_ST_CERT_DATE string | Certificate date
 RQ_VAT_PAYER char | VAT payer
 RQ_BASE_DOC string | Acting under
-""")
+"""
+)
 
 PRODUCT = Schema("""
 ID integer ro col=id | ID
@@ -291,4 +298,100 @@ dateCreate datetime ro col=date_create src=DATE_CREATE | Created on
 timestampX datetime ro col=date_modify src=TIMESTAMP_X | Modified on
 createdBy user ro src=CREATED_BY | Created by
 modifiedBy user ro src=MODIFIED_BY | Modified by
+""")
+
+STAGE_HISTORY = Schema("""
+ID integer ro col=id | ID
+TYPE_ID integer ro | Record type
+OWNER_ID integer ro col=owner_id | Item ID
+CREATED_TIME datetime ro col=created_time | Moved on
+CATEGORY_ID integer ro | Pipeline
+STAGE_SEMANTIC_ID string ro | Stage group
+STAGE_ID string ro col=stage_id | Stage
+ENTITY_TYPE_ID integer hidden col=entity_type_id | Entity type
+""")
+
+USER_FIELD = Schema("""
+ID integer ro col=id | ID
+ENTITY_ID string ro col=entity_id | Entity
+FIELD_NAME string req imm col=field_name | Field name
+USER_TYPE_ID string req imm | Type
+XML_ID string | External code
+SORT integer | Sort
+MULTIPLE char imm | Multiple
+MANDATORY char | Required
+SHOW_FILTER char | Show in filter
+SHOW_IN_LIST char | Show in list
+EDIT_IN_LIST char | Editable in list
+IS_SEARCHABLE char | Searchable
+EDIT_FORM_LABEL string | Form label
+LIST_COLUMN_LABEL string | List column label
+LIST_FILTER_LABEL string | Filter label
+ERROR_MESSAGE string | Error message
+HELP_MESSAGE string | Help
+SETTINGS object | Settings
+LIST object | Enumeration items
+""")
+
+BANK_DETAIL = Schema(
+    """
+ID integer ro col=id | ID
+ENTITY_TYPE_ID integer ro | Entity type
+ENTITY_ID integer req imm col=entity_id | Requisite ID
+COUNTRY_ID integer | Country
+"""
+    + _REQUISITE_PART
+    + """SORT integer | Sort
+RQ_BANK_NAME string | Bank name
+RQ_BANK_CODE string | Bank code
+RQ_BANK_ADDR string | Bank address
+RQ_BANK_ROUTE_NUM string | Bank routing number
+RQ_BIK string | BIK
+RQ_MFO string | MFO
+RQ_ACC_NAME string | Account name
+RQ_ACC_NUM string | Account number
+RQ_ACC_TYPE string | Account type
+RQ_IIK string | IIK
+RQ_ACC_CURRENCY string | Account currency
+RQ_COR_ACC_NUM string | Correspondent account
+RQ_IBAN string | IBAN
+RQ_SWIFT string | SWIFT
+RQ_BIC string | BIC
+RQ_CODEB string | Bank code (CODEB)
+RQ_CODEG string | Branch code (CODEG)
+RQ_RIB string | RIB
+RQ_AGENCY_NAME string | Agency name
+COMMENTS string | Comment
+"""
+)
+
+ADDRESS = Schema("""
+TYPE_ID integer req imm col=type_id | Address type
+ENTITY_TYPE_ID integer req imm col=entity_type_id | Entity type
+ENTITY_ID integer req imm col=entity_id | Entity ID
+ADDRESS_1 string | Street, house
+ADDRESS_2 string | Apartment, office
+CITY string | City
+POSTAL_CODE string | Postal code
+REGION string | District
+PROVINCE string | Region
+COUNTRY string | Country
+COUNTRY_CODE string | Country code
+LOC_ADDR_ID integer | Location address ID
+ANCHOR_TYPE_ID integer ro | Anchor entity type
+ANCHOR_ID integer ro | Anchor entity ID
+ROW_ID integer ro hidden col=id | Row
+""")
+
+CATALOG_PRICE = Schema("""
+id integer ro col=id | ID
+productId integer req col=product_id | Product
+catalogGroupId integer req | Price type
+price double req | Price
+currency string req | Currency
+extraId integer | Markup
+priceScale double ro | Price in the base currency
+quantityFrom integer | Quantity from
+quantityTo integer | Quantity to
+timestampX datetime ro | Modified on
 """)

@@ -12,9 +12,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from contour.bitrix import catalog_data, deals, dictionaries_data, storage
-from contour.bitrix.values import now_us
-from contour.dataset import Company, Dataset, Deal, Product
+from contour.bitrix import catalog_data, deals, dictionaries_data, stagehistory, storage
+from contour.bitrix.values import now_us, round2
+from contour.dataset import Company, Dataset, Deal, DealRow, Product
 
 INVOICE_STAGES = ("PREPAYMENT_INVOICE", "FINAL_INVOICE")  # deals that get a smart invoice
 _ZERO = Decimal(0)
@@ -55,6 +55,21 @@ def summary(state_dir: Path) -> dict[str, int]:
         return dict.fromkeys(queries, 0)
     finally:
         conn.close()
+
+
+def _bitrix_prices(row: DealRow) -> dict[str, Any]:
+    """``PRICE`` and the discount of a dataset row as Bitrix stores them. The dataset keeps a row with VAT on
+    top at its net price (1C's ``Цена`` when ``СуммаВключаетНДС`` is off) and its discount in the basis of
+    that price; Bitrix's ``PRICE`` always includes the tax and its ``DISCOUNT_SUM`` never does."""
+    factor = 1 + (row.tax_rate or _ZERO) / 100
+    price = row.price if row.tax_included else round2(row.price * factor)
+    discount = round2(row.discount_sum / factor) if row.tax_included else row.discount_sum
+    return {
+        "PRICE": float(price),
+        "DISCOUNT_TYPE_ID": row.discount_type_id,
+        "DISCOUNT_RATE": float(row.discount_rate),
+        "DISCOUNT_SUM": float(discount),
+    }
 
 
 class _Loader:
@@ -253,43 +268,29 @@ class _Loader:
         out, total, tax = [], Decimal(0), Decimal(0)
         for sort, row in enumerate(deal.rows, 1):
             product = products.get(row.product_key)
-            a = deals.amounts(
-                row.price,
-                row.quantity,
-                row.tax_rate or _ZERO,
-                row.tax_included,
-                row.discount_type_id == 1,
-                row.discount_rate,
-                row.discount_sum,
-            )
-            total, tax = total + a[4], tax + a[5]
             measure = catalog_data.measure_by_code(product.okei if product else "796")
             name = product.name if product else row.product_key
-            out.append(
-                {
-                    "OWNER_ID": deal_id,
-                    "OWNER_TYPE": "D",
-                    "PRODUCT_ID": product_ids.get(row.product_key, 0),
-                    "PRODUCT_NAME": name,
-                    "ORIGINAL_PRODUCT_NAME": name,
-                    "PRICE": float(row.price),
-                    "PRICE_EXCLUSIVE": float(a[0]),
-                    "PRICE_NETTO": float(a[1]),
-                    "PRICE_BRUTTO": float(a[2]),
-                    "QUANTITY": float(row.quantity),
-                    "DISCOUNT_TYPE_ID": row.discount_type_id,
-                    "DISCOUNT_RATE": float(row.discount_rate),
-                    "DISCOUNT_SUM": float(row.discount_sum),
-                    "TAX_RATE": None if row.tax_rate is None else float(row.tax_rate),
-                    "TAX_INCLUDED": "Y" if row.tax_included else "N",
-                    "CUSTOMIZED": "Y",
-                    "MEASURE_CODE": int(product.okei) if product else 796,
-                    "MEASURE_NAME": measure[3] if measure else "",
-                    "SORT": sort * 10,
-                    "TYPE": 7 if product and product.is_service else 1,
-                    "STORE_ID": 0,
-                }
-            )
+            record = {
+                "OWNER_ID": deal_id,
+                "OWNER_TYPE": "D",
+                "PRODUCT_ID": product_ids.get(row.product_key, 0),
+                "PRODUCT_NAME": name,
+                "ORIGINAL_PRODUCT_NAME": name,
+                **_bitrix_prices(row),
+                "QUANTITY": float(row.quantity),
+                "TAX_RATE": None if row.tax_rate is None else float(row.tax_rate),
+                "TAX_INCLUDED": "Y" if row.tax_included else "N",
+                "CUSTOMIZED": "Y",
+                "MEASURE_CODE": int(product.okei) if product else 796,
+                "MEASURE_NAME": measure[3] if measure else "",
+                "SORT": sort * 10,
+                "TYPE": 7 if product and product.is_service else 1,
+                "STORE_ID": 0,
+            }
+            deals.derive(record)
+            amounts = deals.row_amounts(record)
+            total, tax = total + amounts.total, tax + amounts.tax
+            out.append(record)
         return out, float(total), float(tax)
 
     def deals(
@@ -304,6 +305,7 @@ class _Loader:
         product_rows: list[tuple[int, dict[str, Any]]] = []
         invoice_rows: list[dict[str, Any]] = []
         invoices: list[tuple[int, dict[str, Any]]] = []
+        history: list[dict[str, Any]] = []
         for deal in items:
             did = len(rows) + 1
             ts = self.stamp()
@@ -312,6 +314,8 @@ class _Loader:
             stage = deal.stage_id if not deal.category_id else f"C{deal.category_id}:{deal.stage_id}"
             semantic = "S" if deal.stage_id == "WON" else "F" if deal.stage_id in ("LOSE", "APOLOGY") else "P"
             company_id = company_ids.get(deal.company_key)
+            prefix = stage.removesuffix(deal.stage_id)
+            history.extend(_history(2, did, (stage, deal.category_id, semantic), prefix + "NEW", ts))
             rows.append(
                 (
                     did,
@@ -346,6 +350,8 @@ class _Loader:
             )
             if deal.stage_id in INVOICE_STAGES:
                 iid = len(invoices) + 1
+                sent = (f"DT31_{invoice_category}:S", invoice_category, "P")
+                history.extend(_history(31, iid, sent, f"DT31_{invoice_category}:N", ts))
                 invoice_rows.extend({**r, "OWNER_TYPE": "SI", "OWNER_ID": iid} for r in deal_rows)
                 invoices.append(
                     (
@@ -381,3 +387,13 @@ class _Loader:
         product_rows.extend((len(product_rows) + 1, r) for r in invoice_rows)
         storage.insert_many(self.conn, T["productrow"], product_rows)
         storage.insert_many(self.conn, T["item"], invoices)
+        storage.insert_many(self.conn, T["stagehistory"], list(enumerate(history, 1)))
+
+
+def _history(
+    entity_type_id: int, owner_id: int, stage: tuple[str, int, str], first: str, ts: int
+) -> list[Any]:
+    """A seeded item's stage history: created at its pipeline's first stage, then moved to where it is."""
+    created = stagehistory.entry(entity_type_id, owner_id, (first, stage[1], "P"), ts, None)
+    moved = stagehistory.entry(entity_type_id, owner_id, stage, ts, (first, stage[1]))
+    return [row for row in (created, moved) if row is not None]

@@ -79,6 +79,26 @@ TABLES = {
         Table("status", schemas.STATUS, "entity_id TEXT, status_id TEXT, sort INTEGER", ("entity_id, sort",)),
         Table("category", schemas.CATEGORY, "entity_type_id INTEGER", ("entity_type_id",)),
         Table("preset", schemas.PRESET, ""),
+        Table(
+            "stagehistory",
+            schemas.STAGE_HISTORY,
+            "entity_type_id INTEGER, owner_id INTEGER, created_time INTEGER, stage_id TEXT",
+            ("entity_type_id, owner_id", "entity_type_id, created_time"),
+        ),
+        Table("userfield", schemas.USER_FIELD, "entity_id TEXT, field_name TEXT", ("entity_id, field_name",)),
+        Table(
+            "bankdetail",
+            schemas.BANK_DETAIL,
+            "entity_id INTEGER, date_create INTEGER, date_modify INTEGER",
+            ("entity_id",),
+        ),
+        Table(
+            "address",
+            schemas.ADDRESS,
+            "type_id INTEGER, entity_type_id INTEGER, entity_id INTEGER",
+            ("entity_type_id, entity_id, type_id",),
+        ),
+        Table("price", schemas.CATALOG_PRICE, "product_id INTEGER", ("product_id",)),
     )
 }
 

@@ -187,10 +187,12 @@ def test_productrows_set_replaces_rows_and_recomputes_opportunity(bitrix: Bitrix
     assert bitrix.result("crm.deal.productrows.set", {"id": 1, "rows": rows}) is True
     got = bitrix.result("crm.deal.productrows.get", {"id": 1})
     assert [r["PRODUCT_NAME"] for r in got] == ["Монтаж", "Вне каталога"]
-    assert (got[0]["MEASURE_CODE"], got[0]["PRICE_NETTO"], got[0]["DISCOUNT_SUM"]) == (356, 1111.11, 111.11)
-    assert got[0]["PRICE_BRUTTO"] == 1333.33 and got[1]["TAX_RATE"] is None and got[1]["PRODUCT_ID"] == 0
+    # PRICE includes the tax although TAX_INCLUDED=N (C.9a): 1000/1.2 = 833.33, +10% on the net price
+    assert (got[0]["MEASURE_CODE"], got[0]["PRICE_EXCLUSIVE"], got[0]["PRICE_NETTO"]) == (356, 833.33, 925.92)
+    assert (got[0]["DISCOUNT_SUM"], got[0]["PRICE_BRUTTO"]) == (92.59, 1111.1)
+    assert got[1]["TAX_RATE"] is None and got[1]["PRODUCT_ID"] == 0 and got[1]["PRICE_EXCLUSIVE"] == 99.9
     deal = bitrix.result("crm.deal.get", {"id": 1})
-    assert (deal["OPPORTUNITY"], deal["TAX_VALUE"]) == ("3699.90", "600.00")  # 3000 + 20% + 99.90
+    assert (deal["OPPORTUNITY"], deal["TAX_VALUE"]) == ("3099.90", "500.00")  # 3000 (20% inside) + 99.90
     assert deal["DATE_MODIFY"] > before["DATE_MODIFY"]
 
     assert (
@@ -470,10 +472,11 @@ def test_item_productrows_of_invoices_and_deals(bitrix: Bitrix) -> None:
     assert body["total"] == 1 and rows[0]["ownerType"] == "SI" and rows[0]["ownerId"] == 2
     assert (rows[0]["productName"], rows[0]["price"], rows[0]["quantity"], rows[0]["taxIncluded"]) == (
         "Кабель",
-        61,
+        74.42,  # the dataset's net 61 with 22% on top: PRICE always includes the tax
         100,
         "N",
     )
+    assert rows[0]["priceExclusive"] == 61
     deal_rows = bitrix.result(
         "crm.item.productrow.list", {"filter": {"=ownerType": "D", "=ownerId": 1, ">id": 1, "price": 5}}
     )["productRows"]
