@@ -298,7 +298,7 @@ class OneCApp(App):
 
     @staticmethod
     def _paging(q: Query) -> tuple[int | None, int]:
-        """``$top``/``$skip`` always page the rows; ``$inlinecount=allpages`` counts the whole filtered set."""
+        """``$top``/``$skip`` always page the rows (``$inlinecount=allpages`` counts the whole set)."""
         return q.top, q.skip or 0
 
     def list_rows(

@@ -1,6 +1,7 @@
-"""1C OData emulator: typed literals enforced as real 1C does (protocols.md A.10) — a key compared with a plain
-string, a number with a string, a date with a string and fractional seconds are refused (400, code 14), in the
-SQL back end (entity sets), the Python one (tabular-row sets, register virtual tables) and in keys."""
+"""1C OData emulator: typed literals enforced as real 1C does (protocols.md A.10) — a key compared with a
+plain string, a number with a string, a date with a string and fractional seconds are refused (400, code
+14), in the SQL back end (entity sets), the Python one (tabular-row sets, register virtual tables) and in
+keys."""
 
 from __future__ import annotations
 
