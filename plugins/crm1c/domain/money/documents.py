@@ -1,0 +1,384 @@
+"""Deal product rows → complete 1C document rows (the pure heart of sync_invoices; domain.md §3).
+
+``deal_document`` turns a deal's Bitrix24 rows into the rows of ``Document_СчетНаОплатуПокупателю``
+(``invoice``: every row in ``Товары``, with ``ПроцентСкидки`` / ``СуммаСкидки`` and ``Сумма`` before the
+discount) or ``Document_РеализацияТоваровУслуг`` (``sale``: goods in ``Товары``, services in ``Услуги``,
+the discount in the price). Every row is computed with 1C's formulas (:mod:`.arithmetic`) for the document
+date, because 1C stores rows written through OData as sent.
+
+One VAT mode per document (``СуммаВключаетНДС``): the taxed rows decide (all rows when none is taxed);
+all ``TAX_INCLUDED = N`` → VAT on top, ``Цена`` from ``PRICE_EXCLUSIVE``; otherwise VAT included, ``Цена``
+from ``PRICE``. A deal with both kinds of rows is brought to *included* — ``PRICE`` is Bitrix24's
+authoritative figure, so nothing drifts — and a note says so.
+
+**Totals.** With VAT included a row contributes exactly ``round(PRICE × QUANTITY)`` (the invoice's discount
+is ``Сумма`` before discount minus that), so ``|СуммаДокумента − round(Σ PRICE × QUANTITY)|`` ≤ 0.005 per
+row whose ``PRICE × QUANTITY`` is not whole kopecks, plus 0.005: zero when every row is whole kopecks (whole
+quantities). With VAT on top a row contributes ``s + round(s·t)``, ``s = round(PRICE_EXCLUSIVE × q)``, so
+its distance from ``PRICE × q`` is at most ``|PRICE_EXCLUSIVE·(1+t) − PRICE|·q + 0.005·(2+t)``; Bitrix24
+rounds ``PRICE_EXCLUSIVE`` to the kopeck, so that is ≤ ``0.005·(1+t)·(q+1) + 0.005`` per row. The
+document's own bound (``rounding_bound``) is the sum of these plus 0.005; a difference within it is
+reported as a note. A row whose ``PRICE_EXCLUSIVE`` is not ``PRICE / (1+t)`` to the kopeck holds the
+document (that would be no rounding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from crm1c.domain.issues import Issue, IssueError
+from crm1c.domain.money.arithmetic import HUNDRED, document_total, row_amount, row_price, vat_amount
+from crm1c.domain.money.deal_rows import DISCOUNT_PERCENT, DealRow, parse_row
+from crm1c.domain.money.numbers import ZERO, kopecks, plain
+from crm1c.domain.money.vat import VatTable
+
+DocumentKind = Literal["invoice", "sale"]
+HALF_KOPECK = Decimal("0.005")
+ITEM_TYPE = "StandardODATA.Catalog_Номенклатура"
+NO_VAT = "БезНДС"
+
+
+@dataclass(frozen=True, slots=True)
+class OnecItem:
+    """What a document needs of a 1C item (``Catalog_Номенклатура``), as the item resolver gives it."""
+
+    ref_key: str
+    is_service: bool
+    unit_code: str | None = None  # ОКЕИ code of its unit ("796")
+    unit_key: str | None = None  # ЕдиницаИзмерения_Key
+
+
+#: ``PRODUCT_ID`` → the synced 1C item, or ``None`` when it is not synced yet.
+ItemResolver = Callable[[str], OnecItem | None]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRow:
+    """One complete row of ``Товары`` or ``Услуги``; discount fields are ``None`` in the sale."""
+
+    line_number: int
+    item_key: str
+    quantity: Decimal
+    price: Decimal
+    amount: Decimal  # Сумма (the invoice: before discount)
+    vat_rate: str
+    vat_amount: Decimal
+    discount_percent: Decimal | None
+    discount_amount: Decimal
+    unit_code: str | None
+    unit_key: str | None
+    content: str  # the deal row's product name (Содержание)
+    deal_line: int
+
+    def odata(self, kind: DocumentKind, section: str) -> dict[str, Any]:
+        """The row as 1C's OData takes it (``Decimal`` values: the client serialises them)."""
+        item = {"Номенклатура": self.item_key, "Номенклатура_Type": ITEM_TYPE}
+        row: dict[str, Any] = {"LineNumber": self.line_number}
+        row |= item if kind == "invoice" else {"Номенклатура_Key": self.item_key}
+        row |= {"Количество": self.quantity, "Цена": self.price, "Сумма": self.amount}
+        row |= {"СтавкаНДС": self.vat_rate, "СуммаНДС": self.vat_amount}
+        if kind == "invoice":
+            row |= {"ПроцентСкидки": self.discount_percent, "СуммаСкидки": self.discount_amount}
+        if section == "Товары" and kind == "sale":
+            row |= {"ЕдиницаИзмерения_Key": self.unit_key, "Коэффициент": 1}
+        if section == "Услуги" or kind == "invoice":
+            row["Содержание"] = self.content
+        return {k: v for k, v in row.items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class DealDocument:
+    """The 1C document a deal's rows make, with what to tell people (``notes``)."""
+
+    kind: DocumentKind
+    date: date
+    includes_vat: bool  # СуммаВключаетНДС
+    operation: str  # ВидОперации
+    goods: tuple[DocumentRow, ...]  # Товары
+    services: tuple[DocumentRow, ...]  # Услуги
+    total: Decimal  # СуммаДокумента
+    deal_total: Decimal  # round(Σ PRICE × QUANTITY)
+    rounding_bound: Decimal  # |total − deal_total| never exceeds it
+    notes: tuple[Issue, ...]
+
+    @property
+    def rows(self) -> tuple[DocumentRow, ...]:
+        return self.goods + self.services
+
+    def header(self) -> dict[str, Any]:
+        """The header fields these rows decide (1C recomputes ``СуммаДокумента`` itself; sent to match)."""
+        head: dict[str, Any] = {"ВидОперации": self.operation, "СуммаВключаетНДС": self.includes_vat}
+        head |= {"ДокументБезНДС": all(r.vat_rate == NO_VAT for r in self.rows), "СуммаДокумента": self.total}
+        if self.kind == "invoice":
+            head["СуммаСкидки"] = sum((r.discount_amount for r in self.rows), ZERO)
+        return head
+
+    def tables(self) -> dict[str, list[dict[str, Any]]]:
+        """``Товары`` (and for the sale ``Услуги``) as OData rows."""
+        tables = {"Товары": [r.odata(self.kind, "Товары") for r in self.goods]}
+        if self.kind == "sale":
+            tables["Услуги"] = [r.odata(self.kind, "Услуги") for r in self.services]
+        return tables
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """``document`` when the deal can go, else ``None`` and the ``issues`` that hold it."""
+
+    document: DealDocument | None
+    issues: tuple[Issue, ...]
+
+
+def deal_document(
+    deal_id: str,
+    rows: Sequence[Mapping[str, Any]],
+    kind: DocumentKind,
+    on: date,
+    resolve: ItemResolver,
+    vat: VatTable,
+) -> Conversion:
+    """The ``kind`` document dated ``on`` for deal ``deal_id``'s product rows (see the module docstring)."""
+    issues: list[Issue] = []
+    parsed = [r for i, raw in enumerate(rows, 1) if (r := _parsed(deal_id, raw, i, issues))]
+    if not rows:
+        issues.append(_deal_issue(deal_id, "rows", "deal_no_rows", "нет товаров", "has no product rows"))
+    includes_vat, notes = _vat_mode(deal_id, parsed)
+    lines: list[tuple[DocumentRow, bool]] = []
+    for row in parsed:
+        try:
+            lines.append(_line(row, kind, includes_vat, on, resolve, vat, notes, deal_id))
+        except IssueError as exc:
+            issues.append(_row_issue(deal_id, row, exc.issue))
+    if issues:
+        return Conversion(None, tuple(issues))
+    return Conversion(_assemble(deal_id, parsed, lines, kind, on, includes_vat, vat, notes), ())
+
+
+def _parsed(deal_id: str, raw: Mapping[str, Any], line: int, issues: list[Issue]) -> DealRow | None:
+    try:
+        return parse_row(raw, line)
+    except IssueError as exc:
+        name = str(raw.get("PRODUCT_NAME") or "—")
+        product = str(raw.get("PRODUCT_ID") or "—")
+        label = (f"строка {line} («{name}», товар {product})", f"row {line} ('{name}', product {product})")
+        issues.append(_labelled(deal_id, f"rows.{line}", label, exc.issue))
+        return None
+
+
+def _vat_mode(deal_id: str, rows: Sequence[DealRow]) -> tuple[bool, list[Issue]]:
+    deciding = [r for r in rows if r.taxed] or list(rows)
+    on_top = [r.line for r in deciding if not r.tax_included]
+    if deciding and len(on_top) == len(deciding):
+        return False, []
+    if not on_top:
+        return True, []
+    lines = ", ".join(map(str, on_top))
+    ru = (
+        f"строки {lines} с НДС сверху (TAX_INCLUDED = N), остальные с НДС в цене: документ выписан с НДС "
+        f"в сумме (СуммаВключаетНДС = да), цена этих строк — PRICE (с НДС)"
+    )
+    en = (
+        f"rows {lines} have VAT on top (TAX_INCLUDED = N), the others VAT in the price: the document "
+        f"includes VAT (СуммаВключаетНДС = true), those rows priced from PRICE (VAT included)"
+    )
+    return True, [_deal_issue(deal_id, "rows", "vat_mode_mixed", ru, en)]
+
+
+def _line(
+    row: DealRow,
+    kind: DocumentKind,
+    includes_vat: bool,
+    on: date,
+    resolve: ItemResolver,
+    vat: VatTable,
+    notes: list[Issue],
+    deal_id: str,
+) -> tuple[DocumentRow, bool]:
+    """The document row of ``row`` and whether it is a service."""
+    item = _item(row, resolve)
+    unit = _unit(row, item)
+    rate = vat.rate_for_crm(row.tax_rate, on)
+    if not includes_vat:
+        _check_net_price(row, vat.percent(rate))
+    final_price = row.price if includes_vat else row.price_exclusive
+    after = row_amount(final_price, row.quantity)
+    amount, discount, percent = after, ZERO, None
+    if kind == "invoice":
+        amount, discount, percent = _invoice_discount(row, includes_vat, after)
+    if item.is_service != row.service:
+        notes.append(_row_issue(deal_id, row, _type_note(item.is_service)))
+    document_row = DocumentRow(
+        line_number=0,
+        item_key=item.ref_key,
+        quantity=row.quantity,
+        price=row_price(amount, row.quantity),
+        amount=amount,
+        vat_rate=rate,
+        vat_amount=vat_amount(amount - discount, vat.percent(rate), includes_vat),
+        discount_percent=percent,
+        discount_amount=discount,
+        unit_code=unit,
+        unit_key=item.unit_key,
+        content=row.product_name,
+        deal_line=row.line,
+    )
+    return document_row, item.is_service
+
+
+def _invoice_discount(row: DealRow, includes_vat: bool, after: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+    """``Сумма`` before discount, ``СуммаСкидки`` (so that their difference is ``after``) and the percent."""
+    if not row.has_discount:
+        return after, ZERO, ZERO
+    listed = row.price_brutto if includes_vat else row.price_netto
+    amount = max(row_amount(listed, row.quantity), after)
+    discount = amount - after
+    if row.discount_type == DISCOUNT_PERCENT:
+        return amount, discount, row.discount_rate
+    return amount, discount, kopecks(discount * HUNDRED / amount) if amount else ZERO
+
+
+def _check_net_price(row: DealRow, percent: Decimal) -> None:
+    """``PRICE_EXCLUSIVE`` must be ``PRICE / (1 + t)`` rounded to the kopeck, as Bitrix24 computes it."""
+    with_tax = 1 + percent / HUNDRED
+    if abs(row.price_exclusive * with_tax - row.price) > HALF_KOPECK * with_tax:
+        raise IssueError(
+            Issue(
+                "PRICE_EXCLUSIVE",
+                "net_price_mismatch",
+                f"PRICE_EXCLUSIVE {row.price_exclusive} — не PRICE {row.price} без НДС {plain(percent)}%",
+                f"PRICE_EXCLUSIVE {row.price_exclusive} is not PRICE {row.price} less {plain(percent)}% VAT",
+            )
+        )
+
+
+def _item(row: DealRow, resolve: ItemResolver) -> OnecItem:
+    item = resolve(row.product_id) if row.product_id not in ("", "0") else None
+    if item is None:
+        raise IssueError(
+            Issue(
+                "PRODUCT_ID",
+                "item_not_synced",
+                "товар не связан с номенклатурой 1С (ещё не выгружен или не из каталога)",
+                "the product is not linked to a 1C item (not synced yet, or not a catalog product)",
+            )
+        )
+    return item
+
+
+def _unit(row: DealRow, item: OnecItem) -> str | None:
+    if row.unit_code and item.unit_code and row.unit_code != item.unit_code:
+        raise IssueError(
+            Issue(
+                "MEASURE_CODE",
+                "unit_mismatch",
+                f"единица строки (ОКЕИ {row.unit_code}) не совпадает с единицей номенклатуры в 1С "
+                f"(ОКЕИ {item.unit_code}): количество пересчитать нельзя",
+                f"the row's unit (ОКЕИ {row.unit_code}) differs from the 1C item's (ОКЕИ {item.unit_code})",
+            )
+        )
+    return row.unit_code or item.unit_code
+
+
+def _assemble(
+    deal_id: str,
+    parsed: Sequence[DealRow],
+    lines: Sequence[tuple[DocumentRow, bool]],
+    kind: DocumentKind,
+    on: date,
+    includes_vat: bool,
+    vat: VatTable,
+    notes: list[Issue],
+) -> DealDocument:
+    services = [r for r, service in lines if service and kind == "sale"]
+    goods = [r for r, service in lines if not (service and kind == "sale")]
+    operation = "ТоварыИУслуги" if kind == "invoice" else _sale_operation(bool(goods), bool(services))
+    if kind == "sale" and any(r.has_discount for r in parsed):
+        notes.append(_discount_note(deal_id, [r.line for r in parsed if r.has_discount]))
+    goods_rows, service_rows = _numbered(goods), _numbered(services)
+    total = document_total(goods_rows + service_rows, includes_vat)
+    deal_total = kopecks(sum((r.price * r.quantity for r in parsed), ZERO))
+    bound = _rounding_bound(parsed, includes_vat, vat, on)
+    if total != deal_total:
+        notes.append(_rounding_note(deal_id, total, deal_total, bound))
+    return DealDocument(
+        kind, on, includes_vat, operation, goods_rows, service_rows, total, deal_total, bound, tuple(notes)
+    )
+
+
+def _numbered(rows: Sequence[DocumentRow]) -> tuple[DocumentRow, ...]:
+    return tuple(_renumber(row, i) for i, row in enumerate(rows, 1))
+
+
+def _renumber(row: DocumentRow, number: int) -> DocumentRow:
+    return replace(row, line_number=number)
+
+
+def _sale_operation(goods: bool, services: bool) -> str:
+    if goods and services:
+        return "ПродажаКомиссия"
+    return "Услуги" if services else "Товары"
+
+
+def _rounding_bound(rows: Sequence[DealRow], includes_vat: bool, vat: VatTable, on: date) -> Decimal:
+    """How far per-row rounding can move ``СуммаДокумента`` from round(Σ PRICE × QUANTITY) (see above)."""
+    bound = HALF_KOPECK
+    for row in rows:
+        if includes_vat:
+            exact_kopecks = row.price * row.quantity == kopecks(row.price * row.quantity)
+            bound += ZERO if exact_kopecks else HALF_KOPECK
+        else:
+            share = vat.percent(vat.rate_for_crm(row.tax_rate, on)) / HUNDRED
+            drift = abs(row.price_exclusive * (1 + share) - row.price) * row.quantity
+            bound += drift + HALF_KOPECK * (2 + share)
+    return bound
+
+
+def _rounding_note(deal_id: str, total: Decimal, deal_total: Decimal, bound: Decimal) -> Issue:
+    diff = plain(total - deal_total)
+    return _deal_issue(
+        deal_id,
+        "total",
+        "total_rounding",
+        f"сумма документа {total} отличается от суммы сделки {deal_total} на {diff} из-за округления по "
+        f"строкам, как в 1С (допустимо до {plain(kopecks(bound))})",
+        f"document total {total} differs from the deal's {deal_total} by {diff}: 1C rounds each row "
+        f"(up to {plain(kopecks(bound))} is possible)",
+    )
+
+
+def _discount_note(deal_id: str, lines: Sequence[int]) -> Issue:
+    shown = ", ".join(map(str, lines))
+    return _deal_issue(
+        deal_id,
+        "rows",
+        "discount_in_price",
+        f"в реализации нет колонки скидки: скидка строк {shown} вошла в цену",
+        f"the sale has no discount column: the discount of rows {shown} is in the price",
+    )
+
+
+def _type_note(is_service: bool) -> Issue:
+    kind_ru, kind_en = ("услуга", "a service") if is_service else ("товар", "goods")
+    return Issue(
+        "TYPE",
+        "item_type_differs",
+        f"в 1С номенклатура — {kind_ru}, в Битрикс24 тип строки другой: решает 1С",
+        f"the 1C item is {kind_en}, the Bitrix24 row type says otherwise: 1C decides",
+    )
+
+
+def _deal_issue(deal_id: str, field: str, code: str, ru: str, en: str) -> Issue:
+    return Issue(field, code, f"Сделка {deal_id}: {ru}", f"Deal {deal_id}: {en}")
+
+
+def _row_issue(deal_id: str, row: DealRow, issue: Issue) -> Issue:
+    return _labelled(deal_id, f"rows.{row.line}.{issue.field}", row.label, issue)
+
+
+def _labelled(deal_id: str, field: str, label: tuple[str, str], issue: Issue) -> Issue:
+    ru = f"Сделка {deal_id}, {label[0]}: {issue.reason_ru}"
+    return Issue(field, issue.code, ru, f"Deal {deal_id}, {label[1]}: {issue.reason_en}")
