@@ -10,7 +10,8 @@ HTTP Basic auth, credentials decoded as UTF-8. Users:
   (RLS: other rows → 403 code 20 unless ``allowedOnly=true``).
 
 Knobs (``/_contour/knobs``, env ``CONTOUR_ONEC_<KNOB>``): ``prohibition_date`` (``YYYY-MM-DD``, ``""`` = none,
-unset = as seeded; kept in ``InformationRegister_ДатыЗапретаИзменения``), plus the common latency/fault knobs.
+unset = as seeded; kept in ``InformationRegister_ДатыЗапретаИзменения``), plus the common latency/fault
+knobs and ``fault_lost_answer_rate``/``_next``/``_on`` (a write is made, then its answer is lost: ``faults``).
 ``$inlinecount=allpages`` with ``$top``/``$skip`` gives ``odata.count`` of the whole filtered set and only the
 page of rows (decision on protocols.md E.4; the 1C docs' "ignores $skip and $top" is read as about the count).
 ``GET /_contour/requests?limit=N`` returns the request log. Modules: ``schema`` (metadata as data), ``filter``

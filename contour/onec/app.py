@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from contour.onec import metadata, posting, writes
+from contour.onec import faults, metadata, posting, writes
 from contour.onec import seed as seeding
 from contour.onec.filter import (
     ENTITY_COLUMNS,
@@ -106,6 +106,7 @@ class OneCApp(App):
         "user": INTEGRATION,
         "password": "contour",
         "prohibition_date": None,  # None: as seeded; "" none; "YYYY-MM-DD" (kept in the register row)
+        **faults.KNOBS,  # the write is made, then its answer is lost (contour.onec.faults)
     }
 
     def __init__(self, state_dir: Path, knob_overrides: dict[str, Any] | None = None):
@@ -115,6 +116,7 @@ class OneCApp(App):
         self.registers = Registers(self.store)
         self._seed_token: str | None = None
         self._accounts: dict[str, str] = {}
+        self.lost_answers = faults.LostAnswers(self.knobs, self.fault_rng)
         if self.store.meta("seed_token") is None:
             seeding.seed(state_dir, seeding.base_dataset())
         self._sync()
@@ -177,7 +179,7 @@ class OneCApp(App):
 
     def handle(self, request: Request) -> Response:
         started = time.perf_counter()
-        ctx: dict[str, str | None] = {"user": None, "set": None}
+        ctx: dict[str, str | None] = {"user": None, "set": None, "action": None}
         try:
             response = self._handle(request, ctx)
         except ODataFail as exc:
@@ -201,6 +203,9 @@ class OneCApp(App):
             )
         except Exception:  # the log must never break an answer
             log.exception("request log failed")
+        action = ctx["action"]
+        if action and 200 <= response.status < 300 and self.lost_answers.check(str(ctx["set"]), action):
+            return faults.LostAnswer(response.status)
         return response
 
     def authenticate(self, request: Request) -> User:
@@ -249,6 +254,7 @@ class OneCApp(App):
             if not user.can_read(es.name):
                 raise ODataFail(403, "20")
             return self.read(request, es, route, user, root)
+        ctx["action"] = faults.action_of(method, route.key is not None, route.segment)
         return self.write(request, method, es, route, user)
 
     # ------------------------------------------------------------ reads
