@@ -20,6 +20,7 @@ from contour.bitrix import (  # noqa: F401 - importing the method modules regist
     items,
     productrows,
     stagehistory,
+    userfields,
 )
 from contour.bitrix import values as v
 from contour.bitrix.api import REGISTRY, Call, Reply

@@ -14,7 +14,7 @@ from typing import Any
 from contour.bitrix import errors, query, storage
 from contour.bitrix import values as v
 from contour.bitrix.api import Call, Reply, method
-from contour.bitrix.fields import Field, Schema, classic_out, coerce, uf_coerce
+from contour.bitrix.fields import Field, Schema, classic_out, coerce, uf_coerce, uf_typed
 
 Hook = Callable[[Call, sqlite3.Connection, dict[str, Any], dict[str, Any] | None], None]
 
@@ -34,6 +34,9 @@ class EntitySpec:
     user_keys: tuple[str, ...] = ("CREATED_BY_ID", "MODIFY_BY_ID", "ASSIGNED_BY_ID")
     modify_user_key: str = "MODIFY_BY_ID"
     title_template: str | None = None  # TITLE given to a record added without one (needs its new id)
+    uf_entity: str | None = (
+        None  # user fields defined for this ENTITY_ID only (others ignored); None: any UF_
+    )
 
     @property
     def schema(self) -> Schema:
@@ -85,13 +88,29 @@ def merge_multifield(
     return result
 
 
+def user_fields(conn: sqlite3.Connection, entity: str) -> dict[str, dict[str, Any]]:
+    """The user fields defined for an entity (``CRM_DEAL``), by ``FIELD_NAME``."""
+    table = storage.TABLES["userfield"]
+    return {f["FIELD_NAME"]: f for f in storage.select(conn, table, "entity_id = ?", (entity,), "id")}
+
+
 def apply_fields(
-    conn: sqlite3.Connection, schema: Schema, record: dict[str, Any], fields: dict[str, Any], creating: bool
+    conn: sqlite3.Connection,
+    schema: Schema,
+    record: dict[str, Any],
+    fields: dict[str, Any],
+    creating: bool,
+    ufs: dict[str, dict[str, Any]] | None = None,
 ) -> None:
-    """Write client fields into a record: unknown and read-only fields are silently ignored, like Bitrix."""
+    """Write client fields into a record: unknown and read-only fields are silently ignored, like Bitrix.
+    With ``ufs`` (the defined user fields) an undefined ``UF_`` field is ignored too and values are typed."""
     for name, value in fields.items():
         if name.startswith("UF_"):
-            record[name] = uf_coerce(value)
+            if ufs is None:
+                record[name] = uf_coerce(value)
+            elif name in ufs:
+                uf = ufs[name]
+                record[name] = uf_typed(uf["USER_TYPE_ID"], uf.get("MULTIPLE") == "Y", value)
             continue
         f = schema.get(name)
         if f is None or f.readonly or f.hidden or (f.immutable and not creating):
@@ -100,6 +119,23 @@ def apply_fields(
             record[f.key] = merge_multifield(conn, f.name, record.get(f.key), value)
         else:
             record[f.key] = coerce(f, value)
+
+
+def describe_uf(uf: dict[str, Any]) -> dict[str, Any]:
+    """A user field as ``crm.<entity>.fields`` lists it."""
+    label = uf.get("EDIT_FORM_LABEL") or uf["FIELD_NAME"]
+    return {
+        "type": uf["USER_TYPE_ID"],
+        "isRequired": uf.get("MANDATORY") == "Y",
+        "isReadOnly": False,
+        "isImmutable": False,
+        "isMultiple": uf.get("MULTIPLE") == "Y",
+        "isDynamic": True,
+        "title": uf["FIELD_NAME"],
+        "listLabel": uf.get("LIST_COLUMN_LABEL") or label,
+        "formLabel": label,
+        "filterLabel": uf.get("LIST_FILTER_LABEL") or label,
+    }
 
 
 def check_required(schema: Schema, record: dict[str, Any]) -> None:
@@ -168,7 +204,8 @@ def register(
             record: dict[str, Any] = dict(spec.defaults)
             record.update(dict.fromkeys(spec.user_keys, call.user_id))
             record.update({created: now, modified: now})
-            apply_fields(conn, spec.schema, record, fields, creating=True)
+            ufs = user_fields(conn, spec.uf_entity) if spec.uf_entity else None
+            apply_fields(conn, spec.schema, record, fields, creating=True, ufs=ufs)
             check_required(spec.schema, record)
             if spec.check:
                 spec.check(call, conn, record)
@@ -192,7 +229,8 @@ def register(
             if old is None:
                 raise errors.not_found(spec.update_not_found)
             record = dict(old)
-            apply_fields(conn, spec.schema, record, fields, creating=False)
+            ufs = user_fields(conn, spec.uf_entity) if spec.uf_entity else None
+            apply_fields(conn, spec.schema, record, fields, creating=False, ufs=ufs)
             record[modified] = call.app.store.stamp()
             record[spec.modify_user_key] = call.user_id
             if spec.check:
@@ -231,7 +269,13 @@ def register(
         return Reply(True)
 
     def fields_(call: Call) -> Reply:
-        return Reply({f.name: f.describe() for f in spec.schema.public()})
+        described = {f.name: f.describe() for f in spec.schema.public()}
+        if spec.uf_entity:
+            with call.app.store.read() as conn:
+                described.update(
+                    {name: describe_uf(uf) for name, uf in user_fields(conn, spec.uf_entity).items()}
+                )
+        return Reply(described)
 
     handlers = {"add": add, "update": update, "get": get, "list": list_, "delete": delete, "fields": fields_}
     for action in actions:

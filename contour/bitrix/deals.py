@@ -169,6 +169,7 @@ DEAL = classic.EntitySpec(
     after_save=_deal_saved,
     after_delete=_drop_rows,
     title_template="Сделка #{id}",
+    uf_entity="CRM_DEAL",
 )
 classic.register(DEAL)
 

@@ -217,3 +217,33 @@ def uf_coerce(value: Any) -> Any:
     if isinstance(value, list):
         return [x if isinstance(x, str) else _scalar_str(x) for x in value if x is not None]
     return None if value is None else value if isinstance(value, str) else _scalar_str(value)
+
+
+def uf_typed(user_type: str, multiple: bool, value: Any) -> Any:
+    """A value of a defined user field as a portal stores and prints it: ``double`` a number, ``boolean``
+    ``Y``/``N``, ``date`` midnight (the time dropped), ``datetime`` ISO, ``money`` ``"300|RUB"``,
+    ``enumeration`` the item ID; a list when multiple."""
+    if multiple:
+        items = (
+            value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
+        )
+        return [x for x in (uf_typed(user_type, False, i) for i in items) if x is not None]
+    if isinstance(value, list | dict):
+        value = next(iter(value.values() if isinstance(value, dict) else value), None)
+    if value is None or value == "":
+        return None
+    if user_type == "double":
+        return v.num(v.to_float(value))
+    if user_type == "boolean":
+        return v.yn(value)
+    if user_type == "date":
+        return v.iso_date(v.parse_date(value))
+    if user_type == "datetime":
+        return v.iso(v.parse_datetime(value))
+    if user_type == "money":
+        text = str(value) if isinstance(value, str) else _scalar_str(value)
+        return text if "|" in text else f"{text}|RUB"
+    if user_type == "enumeration":
+        item = v.to_int(value)
+        return None if item is None else str(item)
+    return uf_coerce(value)
