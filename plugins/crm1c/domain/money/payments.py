@@ -203,7 +203,7 @@ def _given(
 def _spread(
     receipt: Receipt, n: int, line: PaymentLine, own: Sequence[DealInvoice], paid: dict[str, Decimal]
 ) -> list[Allocation]:
-    """Over ``own`` (the counterparty's invoices, oldest first): oldest unpaid first, the rest on the newest."""
+    """Oldest unpaid of ``own`` (the counterparty's invoices, oldest first) first; the rest on the newest."""
     by_contract = [i for i in own if line.contract_key and i.contract_key == line.contract_key]
     rule: Rule = "contract" if by_contract else "oldest_first"
     candidates = by_contract or own
