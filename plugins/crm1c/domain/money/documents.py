@@ -62,6 +62,7 @@ class DocumentRow:
 
     line_number: int
     item_key: str
+    is_service: bool
     quantity: Decimal
     price: Decimal
     amount: Decimal  # Сумма (the invoice: before discount)
@@ -147,15 +148,76 @@ def deal_document(
     if not rows:
         issues.append(_deal_issue(deal_id, "rows", "deal_no_rows", "нет товаров", "has no product rows"))
     includes_vat, notes = _vat_mode(deal_id, parsed)
-    lines: list[tuple[DocumentRow, bool]] = []
+    deal = _Deal(deal_id, kind, on, includes_vat, vat, notes)
+    lines: list[DocumentRow] = []
     for row in parsed:
         try:
-            lines.append(_line(row, kind, includes_vat, on, resolve, vat, notes, deal_id))
+            lines.append(deal.line(row, _item(row, resolve)))
         except IssueError as exc:
             issues.append(_row_issue(deal_id, row, exc.issue))
     if issues:
         return Conversion(None, tuple(issues))
-    return Conversion(_assemble(deal_id, parsed, lines, kind, on, includes_vat, vat, notes), ())
+    return Conversion(deal.document(parsed, lines), ())
+
+
+@dataclass(frozen=True, slots=True)
+class _Deal:
+    """What every row of one conversion shares; ``notes`` collects what to tell people."""
+
+    deal_id: str
+    kind: DocumentKind
+    on: date
+    includes_vat: bool
+    vat: VatTable
+    notes: list[Issue]
+
+    def line(self, row: DealRow, item: OnecItem) -> DocumentRow:
+        """The complete document row of ``row`` (its ``line_number`` is set by :meth:`document`)."""
+        unit = _unit(row, item)
+        rate = self.vat.rate_for_crm(row.tax_rate, self.on)
+        if not self.includes_vat:
+            _check_net_price(row, self.vat.percent(rate))
+        after = row_amount(row.price if self.includes_vat else row.price_exclusive, row.quantity)
+        amount, discount, percent = after, ZERO, None
+        if self.kind == "invoice":
+            amount, discount, percent = _invoice_discount(row, self.includes_vat, after)
+        if item.is_service != row.service:
+            self.notes.append(_row_issue(self.deal_id, row, _type_note(item.is_service)))
+        return DocumentRow(
+            line_number=0,
+            item_key=item.ref_key,
+            is_service=item.is_service,
+            quantity=row.quantity,
+            price=row_price(amount, row.quantity),
+            amount=amount,
+            vat_rate=rate,
+            vat_amount=vat_amount(amount - discount, self.vat.percent(rate), self.includes_vat),
+            discount_percent=percent,
+            discount_amount=discount,
+            unit_code=unit,
+            unit_key=item.unit_key,
+            content=row.product_name,
+            deal_line=row.line,
+        )
+
+    def document(self, parsed: Sequence[DealRow], lines: Sequence[DocumentRow]) -> DealDocument:
+        """The document of the rows: tables, operation, total and the notes on it."""
+        split = self.kind == "sale"
+        goods = _numbered([r for r in lines if not (split and r.is_service)])
+        services = _numbered([r for r in lines if split and r.is_service])
+        operation = _sale_operation(bool(goods), bool(services)) if split else "ТоварыИУслуги"
+        discounted = [r.line for r in parsed if r.has_discount]
+        if split and discounted:
+            self.notes.append(_discount_note(self.deal_id, discounted))
+        total = document_total(goods + services, self.includes_vat)
+        deal_total = kopecks(sum((r.price * r.quantity for r in parsed), ZERO))
+        bound = _rounding_bound(parsed, self.includes_vat, self.vat, self.on)
+        if total != deal_total:
+            self.notes.append(_rounding_note(self.deal_id, total, deal_total, bound))
+        return DealDocument(
+            self.kind, self.on, self.includes_vat, operation, goods, services, total, deal_total, bound,
+            tuple(self.notes),
+        )  # fmt: skip
 
 
 def _parsed(deal_id: str, raw: Mapping[str, Any], line: int, issues: list[Issue]) -> DealRow | None:
@@ -170,6 +232,7 @@ def _parsed(deal_id: str, raw: Mapping[str, Any], line: int, issues: list[Issue]
 
 
 def _vat_mode(deal_id: str, rows: Sequence[DealRow]) -> tuple[bool, list[Issue]]:
+    """Whether the document includes VAT, and a note when rows had to be brought to that mode."""
     deciding = [r for r in rows if r.taxed] or list(rows)
     on_top = [r.line for r in deciding if not r.tax_included]
     if deciding and len(on_top) == len(deciding):
@@ -186,47 +249,6 @@ def _vat_mode(deal_id: str, rows: Sequence[DealRow]) -> tuple[bool, list[Issue]]
         f"includes VAT (СуммаВключаетНДС = true), those rows priced from PRICE (VAT included)"
     )
     return True, [_deal_issue(deal_id, "rows", "vat_mode_mixed", ru, en)]
-
-
-def _line(
-    row: DealRow,
-    kind: DocumentKind,
-    includes_vat: bool,
-    on: date,
-    resolve: ItemResolver,
-    vat: VatTable,
-    notes: list[Issue],
-    deal_id: str,
-) -> tuple[DocumentRow, bool]:
-    """The document row of ``row`` and whether it is a service."""
-    item = _item(row, resolve)
-    unit = _unit(row, item)
-    rate = vat.rate_for_crm(row.tax_rate, on)
-    if not includes_vat:
-        _check_net_price(row, vat.percent(rate))
-    final_price = row.price if includes_vat else row.price_exclusive
-    after = row_amount(final_price, row.quantity)
-    amount, discount, percent = after, ZERO, None
-    if kind == "invoice":
-        amount, discount, percent = _invoice_discount(row, includes_vat, after)
-    if item.is_service != row.service:
-        notes.append(_row_issue(deal_id, row, _type_note(item.is_service)))
-    document_row = DocumentRow(
-        line_number=0,
-        item_key=item.ref_key,
-        quantity=row.quantity,
-        price=row_price(amount, row.quantity),
-        amount=amount,
-        vat_rate=rate,
-        vat_amount=vat_amount(amount - discount, vat.percent(rate), includes_vat),
-        discount_percent=percent,
-        discount_amount=discount,
-        unit_code=unit,
-        unit_key=item.unit_key,
-        content=row.product_name,
-        deal_line=row.line,
-    )
-    return document_row, item.is_service
 
 
 def _invoice_discount(row: DealRow, includes_vat: bool, after: Decimal) -> tuple[Decimal, Decimal, Decimal]:
@@ -283,38 +305,9 @@ def _unit(row: DealRow, item: OnecItem) -> str | None:
     return row.unit_code or item.unit_code
 
 
-def _assemble(
-    deal_id: str,
-    parsed: Sequence[DealRow],
-    lines: Sequence[tuple[DocumentRow, bool]],
-    kind: DocumentKind,
-    on: date,
-    includes_vat: bool,
-    vat: VatTable,
-    notes: list[Issue],
-) -> DealDocument:
-    services = [r for r, service in lines if service and kind == "sale"]
-    goods = [r for r, service in lines if not (service and kind == "sale")]
-    operation = "ТоварыИУслуги" if kind == "invoice" else _sale_operation(bool(goods), bool(services))
-    if kind == "sale" and any(r.has_discount for r in parsed):
-        notes.append(_discount_note(deal_id, [r.line for r in parsed if r.has_discount]))
-    goods_rows, service_rows = _numbered(goods), _numbered(services)
-    total = document_total(goods_rows + service_rows, includes_vat)
-    deal_total = kopecks(sum((r.price * r.quantity for r in parsed), ZERO))
-    bound = _rounding_bound(parsed, includes_vat, vat, on)
-    if total != deal_total:
-        notes.append(_rounding_note(deal_id, total, deal_total, bound))
-    return DealDocument(
-        kind, on, includes_vat, operation, goods_rows, service_rows, total, deal_total, bound, tuple(notes)
-    )
-
-
 def _numbered(rows: Sequence[DocumentRow]) -> tuple[DocumentRow, ...]:
-    return tuple(_renumber(row, i) for i, row in enumerate(rows, 1))
-
-
-def _renumber(row: DocumentRow, number: int) -> DocumentRow:
-    return replace(row, line_number=number)
+    """``LineNumber`` 1, 2, … within one table."""
+    return tuple(replace(row, line_number=i) for i, row in enumerate(rows, 1))
 
 
 def _sale_operation(goods: bool, services: bool) -> str:
