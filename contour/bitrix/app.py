@@ -28,9 +28,17 @@ from contour.bitrix.events import Events
 from contour.bitrix.limits import Limits
 from contour.bitrix.phpparams import decode_body, decode_query
 from contour.bitrix.storage import Store
+from contour.onec import faults  # the lost-answer fault: same knobs and mechanism on both emulators
 from contour.web import App, Request, Response
 
 DEFAULT_EVENTS = "ONCRMCOMPANYADD,ONCRMCOMPANYUPDATE,ONCRMDEALUPDATE,ONCRMDYNAMICITEMUPDATE"
+WRITE_ACTIONS = frozenset({"add", "update", "delete", "set", "modify", "pay", "unpay", "batch"})
+
+
+def write_action(method: str) -> str | None:
+    """The write a method makes (``crm.deal.update`` → ``update``, ``batch``); ``None`` for a read."""
+    action = method.rsplit(".", 1)[-1]
+    return action if action in WRITE_ACTIONS else None
 
 
 class BitrixApp(App):
@@ -48,6 +56,10 @@ class BitrixApp(App):
         "portal_domain": "crm1c-contour.bitrix24.ru",  # auth[domain] of events
         "event_copies": 1,  # each event is delivered this many times (duplicate-delivery drills, F6)
         "batch_fault_rate": 0.0,  # share of batch sub-calls failing with INTERNAL_SERVER_ERROR (F4)
+        # applied, then the answer was lost: the write commits, the connection drops before any byte of the
+        # answer; fault_lost_answer_on = "" or "*" (every write) or a comma list of methods (crm.deal.update,
+        # batch) and/or actions (add, update, set, delete, modify); _next counts down, _rate uses fault_seed
+        **faults.KNOBS,
     }
 
     def __init__(self, state_dir: Path, knob_overrides: dict[str, Any] | None = None):
@@ -55,6 +67,7 @@ class BitrixApp(App):
         self.store = Store(state_dir)
         self.limits = Limits()
         self.events = Events(self)
+        self.lost_answers = faults.LostAnswers(self.knobs, self.fault_rng)
 
     # -- admin --------------------------------------------------------------------------------------------
     def fault_response(self, request: Request) -> Response:
@@ -96,6 +109,9 @@ class BitrixApp(App):
         body["time"] = self._timing(  # the whole request, from arrival
             started, time.time(), timing["processing"], timing["operating"], timing["operating_reset_at"]
         )
+        action = write_action(method)
+        if action and self.lost_answers.check(method, action):
+            return faults.LostAnswer(200)
         return Response.json(200, body)
 
     def _batch(self, params: dict[str, Any], user_id: int) -> tuple[Reply, dict[str, Any]]:
