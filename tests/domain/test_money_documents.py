@@ -202,12 +202,18 @@ def test_numbers_as_strings_and_floats() -> None:
     assert (doc.rows[0].quantity, doc.rows[0].amount) == (D("1.5"), D("1348.65"))
 
 
-def test_fractional_quantities_report_the_rounding() -> None:
+def test_fractional_quantities_add_up_with_vat_included() -> None:
     doc = convert([row("0.01", quantity="0.5", tax=None)] * 3)
-    assert (doc.total, doc.deal_total) == (D("0.03"), D("0.02"))
+    assert (doc.total, doc.deal_total, doc.rounding_bound, doc.notes) == (D("0.03"), D("0.03"), 0, ())
+
+
+def test_vat_on_top_drifts_with_the_quantity_and_says_so() -> None:
+    doc = convert([row("39.92", quantity="1000", included="N")])  # PRICE_EXCLUSIVE 33.27 is 39.924 with VAT
+    assert (doc.total, doc.deal_total) == (D("39924.00"), D("39920.00"))
+    assert doc.rounding_bound == D("4.016")  # 0.004 × 1000 + 0.005 × 3.2
     [note] = doc.notes
-    assert note.code == "total_rounding" and "0.01" in note.reason_ru
-    assert doc.rounding_bound == D("0.020")
+    assert note.code == "total_rounding"
+    assert "39924.00" in note.reason_ru and "39920.00" in note.reason_ru and "4.02" in note.reason_ru
 
 
 def test_type_differs_from_the_1c_item_is_a_note() -> None:
@@ -232,11 +238,14 @@ def _no_floats(value: Any) -> None:
 
 
 def _closed_form_bound(doc: DealDocument, rows: list[dict[str, Any]], vat: VatTable) -> Decimal:
-    bound = D("0.005")
+    """0 with VAT included; Σ 0.005·((1+t)·(q+1) + 2) with VAT on top."""
+    if doc.includes_vat:
+        return D(0)
+    bound = D(0)
     for raw in rows:
         quantity = D(str(raw["QUANTITY"]))
         share = vat.percent(vat.rate_for_crm(raw["TAX_RATE"], doc.date)) / 100
-        bound += D("0.005") if doc.includes_vat else D("0.005") * ((1 + share) * (quantity + 1) + 1)
+        bound += D("0.005") * ((1 + share) * (quantity + 1) + 2)
     return bound
 
 
@@ -276,8 +285,8 @@ def test_any_deal_converts_and_adds_up(deal: Any, kind: DocumentKind) -> None:
     # the deal's total, within the proven per-row rounding bound
     assert doc.rounding_bound <= _closed_form_bound(doc, rows, VAT)
     assert abs(doc.total - doc.deal_total) <= doc.rounding_bound
-    whole = all(D(str(r["PRICE"])) * D(str(r["QUANTITY"])) % D("0.01") == 0 for r in rows)
-    if included and whole:
+    assert doc.deal_total == sum(kopecks(D(str(r["PRICE"])) * D(str(r["QUANTITY"]))) for r in rows)
+    if included:
         assert doc.total == doc.deal_total
     assert (doc.total != doc.deal_total) == any(n.code == "total_rounding" for n in doc.notes)
     # tables and operation

@@ -11,15 +11,19 @@ all ``TAX_INCLUDED = N`` → VAT on top, ``Цена`` from ``PRICE_EXCLUSIVE``; 
 from ``PRICE``. A deal with both kinds of rows is brought to *included* — ``PRICE`` is Bitrix24's
 authoritative figure, so nothing drifts — and a note says so.
 
-**Totals.** With VAT included a row contributes exactly ``round(PRICE × QUANTITY)`` (the invoice's discount
-is ``Сумма`` before discount minus that), so ``|СуммаДокумента − round(Σ PRICE × QUANTITY)|`` ≤ 0.005 per
-row whose ``PRICE × QUANTITY`` is not whole kopecks, plus 0.005: zero when every row is whole kopecks (whole
-quantities). With VAT on top a row contributes ``s + round(s·t)``, ``s = round(PRICE_EXCLUSIVE × q)``, so
-its distance from ``PRICE × q`` is at most ``|PRICE_EXCLUSIVE·(1+t) − PRICE|·q + 0.005·(2+t)``; Bitrix24
-rounds ``PRICE_EXCLUSIVE`` to the kopeck, so that is ≤ ``0.005·(1+t)·(q+1) + 0.005`` per row. The
-document's own bound (``rounding_bound``) is the sum of these plus 0.005; a difference within it is
-reported as a note. A row whose ``PRICE_EXCLUSIVE`` is not ``PRICE / (1+t)`` to the kopeck holds the
-document (that would be no rounding).
+**Totals.** The deal's total is Σ round(PRICE × QUANTITY), each row rounded to the kopeck as Bitrix24
+computes ``OPPORTUNITY`` from its rows (C.9a; the test contour does the same); it differs from the unrounded
+Σ PRICE × QUANTITY by at most 0.005 per row whose product is not whole kopecks. Proven bounds on
+|СуммаДокумента − deal total|, per row (``rounding_bound`` is their sum for the rows at hand):
+
+* VAT included: **0**, always. A row contributes exactly round(PRICE × q): the sale's ``Сумма``, or the
+  invoice's ``Сумма`` − ``СуммаСкидки`` (the discount is defined as that difference).
+* VAT on top: a row contributes ``s + round(s·t)``, ``s = round(PRICE_EXCLUSIVE × q)``. With
+  ``ε = PRICE_EXCLUSIVE·(1+t) − PRICE`` that is ``PRICE·q + ε·q + δs·(1+t) + δv``, |δ| ≤ 0.005, so the row
+  is within ``|ε|·q + 0.005·(3+t)`` of round(PRICE × q); Bitrix24 rounds ``PRICE_EXCLUSIVE`` to the kopeck
+  (|ε| ≤ 0.005·(1+t)), so ≤ ``0.005·((1+t)·(q+1) + 2)``: it grows with the quantity (a net price is only
+  known to the kopeck). A difference is reported as a note naming both totals and the bound. A row whose
+  ``PRICE_EXCLUSIVE`` is not ``PRICE / (1+t)`` to the kopeck holds the document (that is no rounding).
 """
 
 from __future__ import annotations
@@ -102,7 +106,7 @@ class DealDocument:
     goods: tuple[DocumentRow, ...]  # Товары
     services: tuple[DocumentRow, ...]  # Услуги
     total: Decimal  # СуммаДокумента
-    deal_total: Decimal  # round(Σ PRICE × QUANTITY)
+    deal_total: Decimal  # Σ round(PRICE × QUANTITY)
     rounding_bound: Decimal  # |total − deal_total| never exceeds it
     notes: tuple[Issue, ...]
 
@@ -210,7 +214,7 @@ class _Deal:
         if split and discounted:
             self.notes.append(_discount_note(self.deal_id, discounted))
         total = document_total(goods + services, self.includes_vat)
-        deal_total = kopecks(sum((r.price * r.quantity for r in parsed), ZERO))
+        deal_total = sum((row_amount(r.price, r.quantity) for r in parsed), ZERO)
         bound = _rounding_bound(parsed, self.includes_vat, self.vat, self.on)
         if total != deal_total:
             self.notes.append(_rounding_note(self.deal_id, total, deal_total, bound))
@@ -317,16 +321,13 @@ def _sale_operation(goods: bool, services: bool) -> str:
 
 
 def _rounding_bound(rows: Sequence[DealRow], includes_vat: bool, vat: VatTable, on: date) -> Decimal:
-    """How far per-row rounding can move ``СуммаДокумента`` from round(Σ PRICE × QUANTITY) (see above)."""
-    bound = HALF_KOPECK
-    for row in rows:
-        if includes_vat:
-            exact_kopecks = row.price * row.quantity == kopecks(row.price * row.quantity)
-            bound += ZERO if exact_kopecks else HALF_KOPECK
-        else:
+    """How far per-row rounding can move ``СуммаДокумента`` from Σ round(PRICE × QUANTITY) (see above)."""
+    bound = ZERO
+    if not includes_vat:
+        for row in rows:
             share = vat.percent(vat.rate_for_crm(row.tax_rate, on)) / HUNDRED
             drift = abs(row.price_exclusive * (1 + share) - row.price) * row.quantity
-            bound += drift + HALF_KOPECK * (2 + share)
+            bound += drift + HALF_KOPECK * (3 + share)
     return bound
 
 
