@@ -6,11 +6,14 @@ HTTP Basic auth, credentials decoded as UTF-8. Users:
 * ``Интеграция`` / ``contour`` — reads everything; writes catalogs, documents, ОперацияБух record sets; posts.
   Login and password are the knobs ``user``/``password`` (env ``CONTOUR_ONEC_USER``,
   ``CONTOUR_ONEC_PASSWORD``).
+* ``Бухгалтер`` / ``accountant`` — the same rights as the integration (a second writer: per-user dates).
 * ``Наблюдатель`` / ``observer`` — reads Контрагенты, Номенклатура, Валюты, units; sees legal entities only
   (RLS: other rows → 403 code 20 unless ``allowedOnly=true``).
 
-Knobs (``/_contour/knobs``, env ``CONTOUR_ONEC_<KNOB>``): ``prohibition_date`` (``YYYY-MM-DD``, ``""`` = none,
-unset = as seeded; kept in ``InformationRegister_ДатыЗапретаИзменения``), plus the common latency/fault
+Knobs (``/_contour/knobs``, env ``CONTOUR_ONEC_<KNOB>``): ``prohibition_date`` (``YYYY-MM-DD``,
+``КонецПрошлогоМесяца[+N]`` and the other BSP relative dates, ``""`` = none, unset = as seeded) and
+``prohibition_user_dates`` (``{login: value}`` per user), kept in ``InformationRegister_ДатыЗапретаИзменения``
+(see ``prohibition``), plus the common latency/fault
 knobs and ``fault_lost_answer_rate``/``_next``/``_on`` (a write is made, then its answer is lost: ``faults``).
 ``$inlinecount=allpages`` with ``$top``/``$skip`` gives ``odata.count`` of the whole filtered set and only the
 page of rows (decision on protocols.md E.4; the 1C docs' "ignores $skip and $top" is read as about the count).

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from contour.onec import faults, metadata, posting, writes
+from contour.onec import faults, metadata, posting, prohibition, writes
 from contour.onec import seed as seeding
 from contour.onec.filter import (
     ENTITY_COLUMNS,
@@ -30,7 +30,7 @@ from contour.onec.filter import (
 )
 from contour.onec.odata import MESSAGES, ODataFail, Route, Serializer, bad_query, error_response, parse_route
 from contour.onec.registers import Registers
-from contour.onec.schema import EMPTY_DATE, NS, SETS, VIRTUAL, EntitySet
+from contour.onec.schema import NS, SETS, VIRTUAL, ZERO_GUID, EntitySet
 from contour.onec.storage import RECORD_COLUMNS, Store
 from contour.onec.users import INTEGRATION, User
 from contour.web import App, Request, Response
@@ -105,7 +105,8 @@ class OneCApp(App):
     knob_defaults: ClassVar[dict[str, Any]] = {
         "user": INTEGRATION,
         "password": "contour",
-        "prohibition_date": None,  # None: as seeded; "" none; "YYYY-MM-DD" (kept in the register row)
+        "prohibition_date": None,  # None: as seeded; "" none; "YYYY-MM-DD" or relative (the register row)
+        "prohibition_user_dates": None,  # None: as seeded; {login: value}: the per-user rows (prohibition)
         **faults.KNOBS,  # the write is made, then its answer is lost (contour.onec.faults)
     }
 
@@ -133,24 +134,40 @@ class OneCApp(App):
         self._apply_prohibition_knob()
 
     def _apply_prohibition_knob(self) -> None:
-        value = self.knobs.get("prohibition_date")
-        if value is None:
-            return
-        date = dt.date.fromisoformat(str(value)) if str(value).strip() else None
+        common, per_user = self.knobs.get("prohibition_date"), self.knobs.get("prohibition_user_dates")
         with self.store.transaction() as conn:
-            seeding.set_prohibition(conn, date)
+            if common is not None:
+                seeding.set_prohibition(conn, common)
+            if per_user is not None:
+                dates = json.loads(per_user) if isinstance(per_user, str) else per_user
+                seeding.set_user_prohibitions(conn, {self.account(k): v for k, v in dates.items()})
 
     def on_knobs_changed(self, changes: dict[str, Any]) -> None:
-        if "prohibition_date" in changes:
+        if "prohibition_date" in changes or "prohibition_user_dates" in changes:
             self._apply_prohibition_knob()
 
-    def prohibition(self) -> str | None:
-        """The common change-prohibition date (YYYY-MM-DD) from InformationRegister_ДатыЗапретаИзменения."""
-        key = seeding.register_ref("InformationRegister_ДатыЗапретаИзменения", seeding.PROHIBITION_KEY)
+    def account(self, login: str) -> str:
+        """The infobase user (``users`` row) a login stands for: the ``user`` knob is the integration."""
+        return INTEGRATION if login == self.knobs.get("user") else login
+
+    def rules(self, user: User) -> prohibition.Rules:
+        """The change-prohibition dates of the register (ДатыЗапретаИзменения) as they apply to ``user``."""
         with self.store.conn() as conn:
-            row = self.store.get(conn, "InformationRegister_ДатыЗапретаИзменения", key)
-        value = (row or {}).get("ДатаЗапрета", EMPTY_DATE)
-        return None if value == EMPTY_DATE else value[:10]
+            found = conn.execute(
+                "SELECT set_name, data FROM entities WHERE set_name IN (?, 'Catalog_Организации')",
+                (prohibition.REGISTER,),
+            ).fetchall()
+        rows = [json.loads(d) for name, d in found if name == prohibition.REGISTER]
+        names = {
+            o["Ref_Key"]: o["Description"]
+            for o in (json.loads(d) for n, d in found if n != prohibition.REGISTER)
+        }
+        return prohibition.Rules(rows, user.ref, user.name, names)
+
+    def prohibition(self) -> str | None:
+        """The common change-prohibition date in force today (YYYY-MM-DD), for the admin endpoint."""
+        closure = self.rules(User("")).closure(ZERO_GUID)
+        return closure.date.isoformat() if closure else None
 
     def admin(self, request: Request) -> Response:
         sub = request.path.removeprefix("/_contour/")
@@ -158,12 +175,21 @@ class OneCApp(App):
             limit = int(dict(request.query).get("limit", "100") or 100)
             return Response.json(200, {"requests": self.store.recent_requests(limit)})
         if sub == "knobs" and request.method in ("POST", "PATCH"):
-            value = (request.json() or {}).get("prohibition_date")
+            changes = request.json() or {}
+            values = [changes.get("prohibition_date")]
+            per_user = changes.get("prohibition_user_dates")
             try:
-                if value:
-                    dt.date.fromisoformat(str(value))
-            except ValueError:
-                message = f"prohibition_date must be YYYY-MM-DD or empty, not {value!r}"
+                if isinstance(per_user, str):
+                    per_user = json.loads(per_user)
+                if per_user is not None and not isinstance(per_user, dict):
+                    raise ValueError(per_user)
+                for value in values + list((per_user or {}).values()):
+                    prohibition.parse_setting(value)
+            except ValueError as exc:
+                message = (
+                    "prohibition dates must be YYYY-MM-DD, КонецПрошлогоМесяца[+N] (or another BSP relative "
+                    f"date) or empty; prohibition_user_dates a {{login: value}} object ({exc})"
+                )
                 return Response.json(400, {"error": message})
         response = super().admin(request)
         if sub == "knobs" and response.status == 200:
@@ -227,7 +253,7 @@ class OneCApp(App):
                 row, ok = (found[:1], found[1] == password) if found else (None, False)
         if not ok or row is None:
             raise ODataFail(401, "20", "Идентификация пользователя не выполнена")
-        return User.from_row(login, row[0])
+        return User.from_row(login, row[0], seeding.ref("user", self.account(login)))
 
     def _handle(self, request: Request, ctx: dict[str, str | None]) -> Response:
         self._sync()
@@ -450,11 +476,11 @@ class OneCApp(App):
         q = Query.parse(request)
         root = f"https://{request.header('host', '127.0.0.1')}{self.base}"
         if es.kind == "AccountingRegister":
-            return self.write_record_set(es, method, route, body, load_mode, root)
+            return self.write_record_set(es, method, route, body, load_mode, root, user)
         if not es.is_object:
             raise ODataFail(405, "19")
         with self.store.transaction() as conn:
-            writer = writes.Writer(self.store, conn, self.prohibition(), load_mode)
+            writer = writes.Writer(self.store, conn, self.rules(user), load_mode)
             if method == "POST" and route.key is None and route.segment is None:
                 data = writer.create(es, body)
                 response = self.single(es, data, q, root, status=201)
@@ -483,14 +509,14 @@ class OneCApp(App):
         raise ODataFail(405, "19")
 
     def write_record_set(
-        self, es: EntitySet, method: str, route: Route, body: Any, load_mode: bool, root: str
+        self, es: EntitySet, method: str, route: Route, body: Any, load_mode: bool, root: str, user: User
     ) -> Response:
         key = route.key or {}
         recorder, recorder_type = str(key.get("Recorder", "")), str(key.get("Recorder_Type", ""))
         if method not in ("PUT", "PATCH") or not recorder or not recorder_type.startswith(f"{NS}."):
             raise ODataFail(405, "19")
         with self.store.transaction() as conn:
-            writer = writes.Writer(self.store, conn, self.prohibition(), load_mode)
+            writer = writes.Writer(self.store, conn, self.rules(user), load_mode)
             rows = writer.write_record_set(recorder.lower(), recorder_type, body)
         data = {"Recorder": recorder.lower(), "Recorder_Type": recorder_type, "RecordSet": rows}
         return self.single(es, data, Query(), root)

@@ -201,6 +201,14 @@ SPECS: dict[str, dict] = {
         "props": ["НаименованиеПолное:s100", "МеждународноеСокращение:s3"],
         "required": ["Code", "Description"],
     },
+    "Catalog_Пользователи": {  # BSP users (no code): addressees of per-user change-prohibition dates
+        "kind": "Catalog",
+        "code_len": 0,
+        "desc_len": 100,
+        "props": ["ИдентификаторПользователяИБ:g", "Недействителен:b", "Служебный:b", "Комментарий:s"],
+        "required": ["Description"],
+        "writable": False,
+    },
     "Catalog_Валюты": {
         "kind": "Catalog",
         "code_len": 3,
@@ -658,7 +666,9 @@ def _build(name: str, spec: dict) -> EntitySet:
             head += ["Owner:c"]
         elif spec.get("owner"):
             head += [f"Owner_Key:>{spec['owner']}"]
-        head += [f"Code:s{spec['code_len']}", f"Description:s{spec['desc_len']}"]
+        if spec["code_len"]:
+            head += [f"Code:s{spec['code_len']}"]
+        head += [f"Description:s{spec['desc_len']}"]
         tail = list(_CATALOG_TAIL)
     elif kind == "Document":
         head = list(_DOCUMENT_HEAD)

@@ -7,7 +7,6 @@ in-memory ledger so that 100k documents seed in one pass and one transaction.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import sqlite3
@@ -18,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from contour.dataset import Company, Dataset, DealRow, Payment, SalesDocument
-from contour.onec import posting
-from contour.onec.schema import EMPTY_DATE, NS, SETS, UNDEFINED_TYPE, ZERO_GUID
+from contour.onec import posting, prohibition
+from contour.onec.schema import EMPTY_DATE, NS, SETS, ZERO_GUID
 from contour.onec.storage import (
     DB_NAME,
     RECORD_INSERT,
@@ -93,13 +92,6 @@ ACCOUNTS = [
     ),
     ("90.03", "Продажи_НДС", "Налог на добавленную стоимость", "Active", "90"),
 ]
-PROHIBITION_KEY = {
-    "Раздел_Key": ZERO_GUID,
-    "Объект": "",
-    "Объект_Type": UNDEFINED_TYPE,
-    "Пользователь": "ДляВсехПользователей",
-    "Пользователь_Type": f"{NS}.ВидыНазначенияДатЗапрета",
-}
 RATE_ENUM = {
     None: "БезНДС",
     22: "НДС22",
@@ -228,15 +220,17 @@ class _Builder:
                 "InformationRegister_КурсыВалют", row, register_ref("InformationRegister_КурсыВалют", row)
             )
         date = self.data.prohibition_date
-        prohibition = PROHIBITION_KEY | {
-            "ДатаЗапрета": f"{date.isoformat()}T00:00:00" if date else EMPTY_DATE,
-            "ОписаниеДатыЗапрета": "Произвольная дата" if date else "",
-        }
-        self.add(
-            "InformationRegister_ДатыЗапретаИзменения",
-            prohibition,
-            register_ref("InformationRegister_ДатыЗапретаИзменения", prohibition),
-        )
+        common = prohibition.register_row(date.isoformat() if date else "")
+        self.add(prohibition.REGISTER, common, register_ref(prohibition.REGISTER, common))
+        for user in DEFAULT_USERS:
+            self.add(
+                "Catalog_Пользователи",
+                {
+                    "Ref_Key": ref("user", user["name"]),
+                    "Description": user["name"],
+                    "ИдентификаторПользователяИБ": ref("infobase-user", user["name"]),
+                },
+            )
 
     def company(self, code: int, c: Company) -> None:
         cref, contract = ref("company", c.key), ref("contract", c.key)
@@ -573,22 +567,29 @@ def seed(state_dir: Path, dataset: Dataset) -> None:
         conn.close()
 
 
-def set_prohibition(conn: sqlite3.Connection, date: dt.date | None) -> None:
-    """Write the common change-prohibition date (register row with empty Раздел/Объект, for all users)."""
-    set_name = "InformationRegister_ДатыЗапретаИзменения"
-    row = (
-        defaults(SETS[set_name])
-        | PROHIBITION_KEY
-        | {
-            "ДатаЗапрета": f"{date.isoformat()}T00:00:00" if date else EMPTY_DATE,
-            "ОписаниеДатыЗапрета": "Произвольная дата" if date else "",
-        }
-    )
+def _put_register_row(conn: sqlite3.Connection, set_name: str, values: dict[str, Any]) -> None:
+    row = defaults(SETS[set_name]) | values
     conn.execute(
         "INSERT INTO entities (set_name, ref, code, number, date, inn, kpp, description, data) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (set_name, ref) DO UPDATE SET data = excluded.data",
         (set_name, register_ref(set_name, row), *index_columns(row), json.dumps(row, ensure_ascii=False)),
     )
+
+
+def set_prohibition(conn: sqlite3.Connection, value: Any) -> None:
+    """Write the common change-prohibition date (``""``, ``YYYY-MM-DD`` or a relative one: see
+    :mod:`contour.onec.prohibition`)."""
+    _put_register_row(conn, prohibition.REGISTER, prohibition.register_row(value))
+
+
+def set_user_prohibitions(conn: sqlite3.Connection, dates: dict[str, Any]) -> None:
+    """Replace every per-user row by ``dates`` (infobase user name → knob value)."""
+    conn.execute(
+        "DELETE FROM entities WHERE set_name = ? AND json_extract(data, '$.Пользователь_Type') = ?",
+        (prohibition.REGISTER, prohibition.USER_TYPE),
+    )
+    for name, value in dates.items():
+        _put_register_row(conn, prohibition.REGISTER, prohibition.register_row(value, ref("user", name)))
 
 
 def base_dataset() -> Dataset:

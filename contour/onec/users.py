@@ -11,10 +11,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from contour.onec.schema import SETS
+from contour.onec.schema import SETS, ZERO_GUID
 
 INTEGRATION = "Интеграция"
 OBSERVER = "Наблюдатель"
+ACCOUNTANT = "Бухгалтер"
 
 _WRITABLE = [name for name, es in SETS.items() if es.kind in ("Catalog", "Document") and es.writable]
 
@@ -22,6 +23,11 @@ DEFAULT_USERS: list[dict[str, Any]] = [
     {
         "name": INTEGRATION,
         "password": "contour",
+        "rights": {"read": ["*"], "write": [*_WRITABLE, "AccountingRegister_Хозрасчетный"], "rls": {}},
+    },
+    {
+        "name": ACCOUNTANT,
+        "password": "accountant",
         "rights": {"read": ["*"], "write": [*_WRITABLE, "AccountingRegister_Хозрасчетный"], "rls": {}},
     },
     {
@@ -44,14 +50,15 @@ DEFAULT_USERS: list[dict[str, Any]] = [
 @dataclass
 class User:
     name: str
+    ref: str = ZERO_GUID  # its Catalog_Пользователи Ref_Key (addressee of per-user prohibition dates)
     read: list[str] = field(default_factory=list)
     write: list[str] = field(default_factory=list)
     rls: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_row(cls, name: str, rights_json: str) -> User:
+    def from_row(cls, name: str, rights_json: str, ref: str = ZERO_GUID) -> User:
         rights = json.loads(rights_json)
-        return cls(name, rights.get("read", []), rights.get("write", []), rights.get("rls", {}))
+        return cls(name, ref, rights.get("read", []), rights.get("write", []), rights.get("rls", {}))
 
     @staticmethod
     def _owner(set_name: str) -> str:

@@ -4,8 +4,8 @@ Decisions (protocols.md E): DELETE answers 200 with an empty body; Post/Unpost a
 a stale If-Match gives HTTP 412 with ``{"odata.error":{"code":"-1",...}}`` and the platform's "changed by
 another user" text (:data:`STALE`; clients key on the status).
 The data-load header (``1C_OData-DataLoadMode: true``) bypasses the prohibition date on create/update/delete,
-as
-BSP's subscriptions return early in load mode; Post/Unpost ignore the header and always check the date.
+as BSP's subscriptions return early in load mode; Post/Unpost ignore the header and always check the date
+(which date applies to whom: :mod:`contour.onec.prohibition`).
 Required values (code 5): ``Date`` of documents, ``Description`` of catalogs, ``Owner_Key`` of contracts,
 ``Code`` of catalogs without autonumbering (currencies, units). Rows of a tabular section need ``LineNumber``
 (without it BP 3.0 fails with HTTP 500, code -1).
@@ -13,7 +13,6 @@ Required values (code 5): ``Date`` of documents, ``Description`` of catalogs, ``
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import sqlite3
 import uuid
@@ -22,7 +21,8 @@ from typing import Any
 
 from contour.onec import documents, posting
 from contour.onec.filter import FilterError, datetime_literal
-from contour.onec.odata import DOC_TITLES, MESSAGES, ODataFail, key_literal, ru_datetime
+from contour.onec.odata import MESSAGES, ODataFail, key_literal
+from contour.onec.prohibition import Rules
 from contour.onec.schema import ENUMS, NS, SETS, ZERO_GUID, EntitySet, Prop
 from contour.onec.storage import Store
 
@@ -159,35 +159,17 @@ def _is_empty(value: Any) -> bool:
 class Writer:
     """Object writes against the store, inside a transaction the caller holds."""
 
-    def __init__(self, store: Store, conn: sqlite3.Connection, prohibition: str | None, load_mode: bool):
-        self.store, self.conn, self.prohibition, self.load_mode = store, conn, prohibition, load_mode
+    def __init__(self, store: Store, conn: sqlite3.Connection, rules: Rules, load_mode: bool):
+        self.store, self.conn, self.rules, self.load_mode = store, conn, rules, load_mode
 
     # ------------------------------------------------------------ checks
 
-    def check_closed(self, es: EntitySet, data: dict[str, Any], *, always: bool = False) -> None:
+    def check_closed(
+        self, es: EntitySet, data: dict[str, Any], *, always: bool = False, handler: str = "ПередЗаписью"
+    ) -> None:
         """BSP ПроверитьДатуЗапретаИзменения: HTTP 500, code -1 (skipped in data-load mode for writes)."""
-        date = str(data.get("Date") or "")
-        if (
-            not self.prohibition
-            or es.kind != "Document"
-            or _is_empty(date)
-            or (self.load_mode and not always)
-        ):
-            return
-        if date[:10] > self.prohibition:
-            return
-        closed = dt.date.fromisoformat(self.prohibition).strftime("%d.%m.%Y")
-        title = f"{DOC_TITLES.get(es.name, es.name)} {data.get('Number', '')} от {ru_datetime(date)}"
-        raise ODataFail(
-            500,
-            "-1",
-            (
-                f"Запрещено изменять данные с датой ранее {closed} (включительно).\n\nПодробнее:\n"
-                f"Для всех пользователей недоступно изменение документа «{title}», поскольку дата "
-                f"{ru_datetime(date)[:10]} входит в запрещенный период по {closed} "
-                "(установлена общая дата запрета)."
-            ),
-        )
+        if es.kind == "Document" and not (self.load_mode and not always):
+            self.rules.check(es.name, data, handler)
 
     def check_required(self, es: EntitySet, data: dict[str, Any]) -> None:
         for name in es.required:
@@ -284,7 +266,7 @@ class Writer:
     def delete(self, es: EntitySet, ref: str, if_match: str) -> None:
         current = self.load(es, ref)
         self.check_version(current, if_match)
-        self.check_closed(es, current)
+        self.check_closed(es, current, handler="ПередУдалением")
         self.store.replace_records(self.conn, ref, [])
         self.store.delete(self.conn, es.name, ref)
 
@@ -304,7 +286,7 @@ class Writer:
 
     def unpost(self, es: EntitySet, ref: str) -> None:
         doc = self.load(es, ref)
-        self.check_closed(es, doc, always=True)
+        self.check_closed(es, doc, always=True, handler="ОбработкаУдаленияПроведения")
         self.store.replace_records(self.conn, ref, [])
         doc["Posted"] = False
         doc["DataVersion"] = self.store.next_version(self.conn)

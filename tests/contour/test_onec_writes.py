@@ -191,7 +191,7 @@ def test_read_only_sets(onec: OneC) -> None:
 
 def test_prohibition_date_on_create_update_delete_post(onec: OneC) -> None:
     status, code, message = error_of(onec.post(INVOICE, invoice_body(onec, "2025-12-31T23:59:59")))
-    assert (status, code) == (500, "-1") and message.startswith(CLOSED)
+    assert (status, code) == (500, "-1") and CLOSED in message  # BSP's text inside the platform's wrapper
     assert "входит в запрещенный период по 31.12.2025 (установлена общая дата запрета)" in message
     loaded = onec.post(INVOICE, invoice_body(onec, "2025-12-31T23:59:59"), headers=LOAD)
     assert loaded.status_code == 201  # data-load mode skips the BSP check, as in real 1C
@@ -203,7 +203,7 @@ def test_prohibition_date_on_create_update_delete_post(onec: OneC) -> None:
     )  # moving into the period
     old = onec.one(SALE, "Number eq 'ВП00-000099'")
     old_url = keyed(SALE, old["Ref_Key"])
-    assert error_of(onec.patch(old_url, {"Комментарий": "правка"}))[2].startswith(CLOSED)
+    assert CLOSED in error_of(onec.patch(old_url, {"Комментарий": "правка"}))[2]
     assert error_of(onec.patch(old_url, {"Date": "2026-02-01T00:00:00"}))[:2] == (
         500,
         "-1",
@@ -221,7 +221,7 @@ def test_prohibition_knob_follows_register(onec: OneC, onec_contour) -> None:
     (row,) = onec.value("InformationRegister_ДатыЗапретаИзменения")
     assert row["ДатаЗапрета"] == "2026-02-28T00:00:00"
     message = error_of(onec.post(INVOICE, invoice_body(onec, "2026-02-28T10:00:00")))[2]
-    assert re.match(r"Запрещено изменять данные с датой ранее 28\.02\.2026 \(включительно\)\.", message)
+    assert re.search(r"Запрещено изменять данные с датой ранее 28\.02\.2026 \(включительно\)\.", message)
     onec_contour.knobs("onec", prohibition_date="")
     (row,) = onec.value("InformationRegister_ДатыЗапретаИзменения")
     assert row["ДатаЗапрета"] == "0001-01-01T00:00:00"
