@@ -210,3 +210,41 @@ def _statuses_are_consistent(report: PaymentReport, invoices: list[DealInvoice])
     for a in report.allocations:
         assert a.amount >= 0 and type(a.amount) is Decimal
         assert (a.invoice_key is None) == (a.rule == "unmatched")
+
+
+def test_receipt_from_odata() -> None:
+    empty = "00000000-0000-0000-0000-000000000000"
+    second = {
+        "LineNumber": "2",
+        "СуммаПлатежа": 50,
+        "СчетНаОплату_Key": empty,
+        "ДоговорКонтрагента_Key": "c2",
+    }
+    first = {
+        "LineNumber": "1",
+        "СуммаПлатежа": 100.1,
+        "СчетНаОплату_Key": "i1",
+        "ДоговорКонтрагента_Key": "c1",
+    }
+    doc = {
+        "Ref_Key": "r-1", "Date": "2026-01-15T12:30:00", "Posted": True, "DeletionMark": False,
+        "ВидОперации": "ОплатаПокупателя", "Контрагент": "cp", "СуммаДокумента": 150.1,
+        "РасшифровкаПлатежа": [second, first],
+    }  # fmt: skip
+    r = Receipt.from_odata(doc)
+    assert (r.ref_key, r.on, r.posted, r.deleted, r.counterparty_key) == (
+        "r-1",
+        JAN + timedelta(5),
+        True,
+        False,
+        "cp",
+    )
+    assert r.amount == D("150.1") and type(r.amount) is Decimal
+    assert r.lines == (PaymentLine(D("100.1"), "i1", "c1"), PaymentLine(D(50), None, "c2"))
+    assert r.operation == "ОплатаПокупателя"
+
+
+def test_other_operations_do_not_count() -> None:
+    refund = receipt("r1", "100", operation="ВозвратОтПоставщика")
+    report = allocate([refund], INVOICES)
+    assert report.allocations == () and report.notes[0].code == "receipt_not_customer_payment"

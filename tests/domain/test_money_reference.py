@@ -108,3 +108,9 @@ def test_zero_rate_is_not_used() -> None:
 def test_multiplicity() -> None:
     rate = rate_on([ExchangeRate(date(2026, 1, 1), D("11.2345"), 10)], date(2026, 1, 2), "CNY")
     assert rate.to_base(D("100")) == D("112.345")
+
+
+def test_rate_from_odata() -> None:
+    row = {"Period": "2026-01-10T00:00:00", "Валюта_Key": "k", "Курс": 78.1234, "Кратность": 1}
+    assert ExchangeRate.from_odata(row) == ExchangeRate(date(2026, 1, 10), D("78.1234"), 1)
+    assert ExchangeRate.from_odata(row | {"Кратность": 10.0}).multiplicity == 10

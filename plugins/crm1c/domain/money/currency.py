@@ -7,18 +7,19 @@ string (``"643"``). The rate for a document is the last one on or before its dat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
 from crm1c import datafile
 from crm1c.domain.issues import Issue, IssueError
 from crm1c.domain.money import reference
+from crm1c.domain.money.numbers import exact
 from crm1c.domain.money.reference import Strict, ru_date
 
 DEFAULT_CURRENCIES_FILE = datafile.MAPPINGS_DIR / "currencies.yaml"
@@ -77,6 +78,15 @@ class ExchangeRate:
     period: date  # Период
     rate: Decimal  # Курс
     multiplicity: int = 1  # Кратность
+
+    @classmethod
+    def from_odata(cls, row: Mapping[str, Any]) -> ExchangeRate:
+        """From an ``InformationRegister_КурсыВалют`` row (``Period``, ``Курс``, ``Кратность``)."""
+        return cls(
+            datetime.fromisoformat(str(row["Period"])).date(),
+            exact(row["Курс"]),
+            int(exact(row.get("Кратность") or 1)),
+        )
 
     def to_base(self, amount: Decimal) -> Decimal:
         """``amount`` in the base currency (unrounded): amount × Курс / Кратность."""

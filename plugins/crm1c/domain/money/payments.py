@@ -1,9 +1,10 @@
 """1C bank receipts → payment status of deals (domain.md §5), as a pure function of the set of receipts.
 
-Only posted receipts without a deletion mark count; the same receipt given twice counts once, and the order
-receipts come in changes nothing (they are taken by date, then ``Ref_Key``), so re-running a sync never counts
-a payment twice. Each row of ``РасшифровкаПлатежа`` (a receipt without one is a single row) is allocated by
-the first rule that applies, and every allocation says which:
+Only posted customer payments (``ВидОперации = ОплатаПокупателя``) without a deletion mark count; the same
+receipt given twice counts once, and the order receipts come in changes nothing (they are taken by date,
+then ``Ref_Key``), so re-running a sync never counts a payment twice. Each row of ``РасшифровкаПлатежа``
+(a receipt without one is a single row) is allocated by the first rule that applies, and every allocation
+says which:
 
 1. ``invoice`` — the row names one of the deals' invoices (``СчетНаОплату_Key``): all of it goes there. A row
    naming an invoice that is not a deal's pays that invoice, not a deal: ``unmatched``.
@@ -25,16 +26,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from crm1c.domain.issues import Issue
-from crm1c.domain.money.numbers import ZERO
+from crm1c.domain.money.numbers import ZERO, exact
+from crm1c.domain.systems import ZERO_GUID
 
 PaymentStatus = Literal["unpaid", "partially_paid", "paid", "overpaid"]
 Rule = Literal["invoice", "contract", "oldest_first", "unmatched"]
 Keyed = TypeVar("Keyed")
+CUSTOMER_PAYMENT = "ОплатаПокупателя"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +51,7 @@ class PaymentLine:
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """A ``Document_ПоступлениеНаРасчетныйСчет``."""
+    """A ``Document_ПоступлениеНаРасчетныйСчет``; only a customer payment (``ОплатаПокупателя``) counts."""
 
     ref_key: str
     on: date
@@ -57,6 +60,30 @@ class Receipt:
     counterparty_key: str
     amount: Decimal  # СуммаДокумента
     lines: tuple[PaymentLine, ...] = ()
+    operation: str = CUSTOMER_PAYMENT  # ВидОперации
+
+    @classmethod
+    def from_odata(cls, doc: Mapping[str, Any]) -> Receipt:
+        """From the OData document with its ``РасшифровкаПлатежа`` (numbers may be floats: read exactly)."""
+        rows = sorted(doc.get("РасшифровкаПлатежа") or [], key=lambda r: int(r.get("LineNumber") or 0))
+        lines = tuple(
+            PaymentLine(
+                exact(r["СуммаПлатежа"]),
+                _ref(r.get("СчетНаОплату_Key")),
+                _ref(r.get("ДоговорКонтрагента_Key")),
+            )
+            for r in rows
+        )
+        return cls(
+            ref_key=str(doc["Ref_Key"]),
+            on=datetime.fromisoformat(str(doc["Date"])).date(),
+            posted=bool(doc.get("Posted")),
+            deleted=bool(doc.get("DeletionMark")),
+            counterparty_key=str(doc.get("Контрагент") or doc.get("Контрагент_Key") or ""),
+            amount=exact(doc["СуммаДокумента"]),
+            lines=lines,
+            operation=str(doc.get("ВидОперации") or ""),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +172,12 @@ def allocate(receipts: Iterable[Receipt], invoices: Iterable[DealInvoice]) -> Pa
     )
 
 
+def _ref(value: object) -> str | None:
+    """A reference from OData: the empty reference (all zeros) and blanks are ``None``."""
+    text = str(value or "").strip()
+    return None if text in ("", ZERO_GUID) else text
+
+
 def _unique(items: Iterable[Keyed], key: Callable[[Keyed], str], what: str) -> dict[str, Keyed]:
     """One of each key: the same record twice is one record; two different ones are a caller's error."""
     unique: dict[str, Keyed] = {}
@@ -173,6 +206,12 @@ def _counted(receipts: Iterable[Receipt]) -> tuple[list[Receipt], tuple[Issue, .
 
 
 def _not_counted(receipt: Receipt) -> tuple[str, str, str] | None:
+    if receipt.operation != CUSTOMER_PAYMENT:
+        return (
+            "receipt_not_customer_payment",
+            f"вид операции «{receipt.operation}», не оплата покупателя: не учитывается",
+            f"operation '{receipt.operation}' is not a customer payment: not counted",
+        )
     if receipt.deleted:
         return "receipt_deleted", "помечено на удаление, не учитывается", "marked for deletion, not counted"
     if not receipt.posted:
