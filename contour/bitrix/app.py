@@ -19,6 +19,7 @@ from contour.bitrix import (  # noqa: F401 - importing the method modules regist
     errors,
     items,
     productrows,
+    requisites,
     stagehistory,
     userfields,
 )

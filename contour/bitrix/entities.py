@@ -22,10 +22,19 @@ def _company_flags(
     )
 
 
+def _drop_requisite_parts(conn: sqlite3.Connection, requisite_id: int) -> None:
+    """A requisite's bank details and addresses go with it."""
+    conn.execute("DELETE FROM bankdetail WHERE entity_id = ?", (requisite_id,))
+    conn.execute("DELETE FROM address WHERE entity_type_id = 8 AND entity_id = ?", (requisite_id,))
+
+
 def _drop_requisites(conn: sqlite3.Connection, company_id: int) -> None:
-    conn.execute(
-        "DELETE FROM requisite WHERE entity_type_id = ? AND entity_id = ?", (COMPANY_TYPE_ID, company_id)
-    )
+    owned = (COMPANY_TYPE_ID, company_id)
+    for (requisite_id,) in conn.execute(
+        "SELECT id FROM requisite WHERE entity_type_id = ? AND entity_id = ?", owned
+    ).fetchall():
+        _drop_requisite_parts(conn, requisite_id)
+    conn.execute("DELETE FROM requisite WHERE entity_type_id = ? AND entity_id = ?", owned)
 
 
 def _check_requisite(call: Call, conn: sqlite3.Connection, record: dict[str, Any]) -> None:
@@ -65,6 +74,7 @@ REQUISITE = classic.EntitySpec(
     events={"add": "ONCRMREQUISITEADD", "update": "ONCRMREQUISITEUPDATE", "delete": "ONCRMREQUISITEDELETE"},
     defaults={"ACTIVE": "Y", "ADDRESS_ONLY": "N", "SORT": 500},
     check=_check_requisite,
+    after_delete=_drop_requisite_parts,
     user_keys=("CREATED_BY_ID", "MODIFY_BY_ID"),
 )
 
