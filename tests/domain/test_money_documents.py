@@ -178,6 +178,8 @@ def test_unit_mismatch_and_padding() -> None:
     [
         ({"PRICE": "abc"}, "row_number_invalid"),
         ({"QUANTITY": "0"}, "row_number_invalid"),
+        ({"QUANTITY": "1E+30"}, "row_number_invalid"),
+        ({"PRICE": "-1"}, "row_number_invalid"),
         ({"QUANTITY": "1.0005"}, "row_number_invalid"),
         ({"PRICE": None}, "row_number_invalid"),
         ({"MEASURE_CODE": "шт"}, "unit_code_invalid"),

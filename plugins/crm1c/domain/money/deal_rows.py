@@ -21,6 +21,8 @@ DISCOUNT_ABSOLUTE = 1
 DISCOUNT_PERCENT = 2
 SERVICE_TYPE = 7  # row ``TYPE``: 1 product, 4 offer, 7 service
 QUANTITY_STEP = Decimal("0.001")  # 1C ``Количество`` is Number(15,3)
+QUANTITY_MAX = Decimal("999999999999.999")
+PRICE_MAX = Decimal("9999999999999.99")  # 1C ``Цена`` is Number(15,2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +69,22 @@ def parse_row(raw: Mapping[str, Any], line: int) -> DealRow:
     tax_rate = None if raw.get("TAX_RATE") in (None, "") else _number(raw, "TAX_RATE")
     exclusive = _number(raw, "PRICE_EXCLUSIVE", price if not tax_rate else None)
     quantity = _number(raw, "QUANTITY")
-    if quantity <= 0:
-        raise _bad(raw, "QUANTITY", "должно быть больше нуля", "must be positive")
+    if not 0 < quantity <= QUANTITY_MAX:
+        raise _bad(
+            raw,
+            "QUANTITY",
+            f"должно быть больше 0 и не больше {QUANTITY_MAX}",
+            f"must be in (0, {QUANTITY_MAX}]",
+        )
     if quantity.quantize(QUANTITY_STEP) != quantity:
         raise _bad(
             raw, "QUANTITY", "больше 3 знаков после запятой (в 1С — 3)", "more than 3 decimals (1C keeps 3)"
         )
-    if price < 0 or exclusive < 0:
-        raise _bad(raw, "PRICE", "цена не может быть отрицательной", "a price cannot be negative")
+    for key, value in (("PRICE", price), ("PRICE_EXCLUSIVE", exclusive)):
+        if not 0 <= value <= PRICE_MAX:
+            raise _bad(
+                raw, key, f"цена должна быть от 0 до {PRICE_MAX}", f"a price must be in [0, {PRICE_MAX}]"
+            )
     measure = raw.get("MEASURE_CODE")
     return DealRow(
         line=line,

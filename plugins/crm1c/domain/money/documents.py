@@ -62,7 +62,7 @@ ItemResolver = Callable[[str], OnecItem | None]
 
 @dataclass(frozen=True, slots=True)
 class DocumentRow:
-    """One complete row of ``Товары`` or ``Услуги``; discount fields are ``None`` in the sale."""
+    """One complete row of ``Товары`` or ``Услуги`` (the sale has no discount: percent ``None``, amount 0)."""
 
     line_number: int
     item_key: str
@@ -76,7 +76,7 @@ class DocumentRow:
     discount_amount: Decimal
     unit_code: str | None
     unit_key: str | None
-    content: str  # the deal row's product name (Содержание)
+    content: str  # the deal row's product name (Содержание of a service)
     deal_line: int
 
     def odata(self, kind: DocumentKind, section: str) -> dict[str, Any]:
@@ -90,8 +90,8 @@ class DocumentRow:
             row |= {"ПроцентСкидки": self.discount_percent, "СуммаСкидки": self.discount_amount}
         if section == "Товары" and kind == "sale":
             row |= {"ЕдиницаИзмерения_Key": self.unit_key, "Коэффициент": 1}
-        if section == "Услуги" or kind == "invoice":
-            row["Содержание"] = self.content
+        if section == "Услуги":
+            row["Содержание"] = self.content  # a service's printed text; goods print the 1C item's name
         return {k: v for k, v in row.items() if v is not None}
 
 
