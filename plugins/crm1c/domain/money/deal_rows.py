@@ -17,8 +17,7 @@ from crm1c.domain.issues import Issue, IssueError
 from crm1c.domain.money.numbers import ZERO, exact
 from crm1c.domain.money.units import onec_unit_code
 
-DISCOUNT_ABSOLUTE = 1
-DISCOUNT_PERCENT = 2
+DISCOUNT_PERCENT = 2  # DISCOUNT_TYPE_ID: 1 absolute (per unit, without tax), 2 percent
 SERVICE_TYPE = 7  # row ``TYPE``: 1 product, 4 offer, 7 service
 QUANTITY_STEP = Decimal("0.001")  # 1C ``Количество`` is Number(15,3)
 QUANTITY_MAX = Decimal("999999999999.999")
