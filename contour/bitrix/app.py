@@ -18,6 +18,7 @@ from contour.bitrix import (  # noqa: F401 - importing the method modules regist
     entities,
     errors,
     items,
+    prices,
     productrows,
     requisites,
     stagehistory,

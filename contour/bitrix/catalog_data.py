@@ -3,6 +3,21 @@
 from __future__ import annotations
 
 CATALOG_IBLOCK_ID = 14  # the CRM product catalog information block
+OFFERS_IBLOCK_ID = 15  # its variations (trade offers) catalog
+SERVICE_TYPE = 7  # catalog product type of a service (1 product, 4 offer)
+
+# iblock id, name, product iblock (set for a variations catalog), SKU link property
+CATALOGS = [
+    (CATALOG_IBLOCK_ID, "Товары и услуги CRM", None, None),
+    (OFFERS_IBLOCK_ID, "Товары и услуги CRM (предложения)", CATALOG_IBLOCK_ID, 97),
+]
+
+# id, name, xml id, base, sort
+PRICE_TYPES = [
+    (1, "BASE", "BASE", True, 100),
+    (2, "Оптовая", "WHOLESALE", False, 200),
+]
+BASE_PRICE_TYPE = 1
 
 # id, ОКЕИ code, title, symbol, default
 MEASURES = [

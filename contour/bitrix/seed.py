@@ -1,7 +1,8 @@
 """Fill the portal from a :class:`contour.dataset.Dataset` (wipe first) and count what it holds.
 
-Ids are sequential in dataset order: companies, requisites, products, deals, rows and invoices each from 1
-(deal rows first, then the copies on the smart invoices made for deals in invoice stages).
+Ids are sequential in dataset order: companies, requisites, products (each with its base price, same id),
+deals, rows and invoices each from 1 (deal rows first, then the copies on the smart invoices made for deals
+in invoice stages); every deal and invoice has its stage history.
 Everything goes in with ``executemany`` in one transaction, so 100 000 companies take seconds.
 """
 
@@ -228,6 +229,7 @@ class _Loader:
     def products(self, products: list[Product]) -> dict[str, int]:
         ids: dict[str, int] = {}
         rows: list[tuple[int, dict[str, Any]]] = []
+        prices: list[tuple[int, dict[str, Any]]] = []
         for product in products:
             pid = len(rows) + 1
             ids[product.key] = pid
@@ -257,7 +259,14 @@ class _Loader:
                     },
                 )
             )
+            base = {
+                "catalogGroupId": catalog_data.BASE_PRICE_TYPE,
+                "price": float(product.price),
+                "currency": "RUB",
+            }
+            prices.append((pid, {"productId": pid, **base, "priceScale": base["price"], "timestampX": ts}))
         storage.insert_many(self.conn, T["product"], rows)
+        storage.insert_many(self.conn, T["price"], prices)
         return ids
 
     @staticmethod

@@ -416,7 +416,7 @@ def test_crm_and_catalog_products_are_one_catalog(bitrix: Bitrix) -> None:
     other = bitrix.call("catalog.product.list", {"select": ["id", "iblockId"], "filter": {"iblockId": 99}})
     assert error(other)[:2] == (400, 200040300000)
     measures = bitrix.result("catalog.measure.list")["measures"]
-    assert {"id": 5, "code": "796", "symbol": "шт"}.items() <= measures[4].items()
+    assert {"id": 5, "code": 796, "symbol": "шт"}.items() <= measures[4].items()  # ОКЕИ code, an integer
 
 
 def test_crm_product_crud_and_filters(bitrix: Bitrix) -> None:
