@@ -77,14 +77,14 @@ def _functions() -> str:
             f'ReturnType="Collection({NS}.AccountingRegister_Хозрасчетный_{name})">'
             f'<Parameter Name="bindingParameter" Type="Collection({register})"/>{ps}</FunctionImport>'
         )
-    rates = f"{NS}.InformationRegister_КурсыВалют"
-    for name in ("SliceLast", "SliceFirst"):
-        out.append(
-            f'<FunctionImport Name="{name}" IsBindable="true" m:IsBindable="true" '
-            f'ReturnType="Collection({rates})"><Parameter Name="bindingParameter" '
-            f'Type="Collection({rates})"/><Parameter Name="Period" Type="Edm.DateTime"/>'
-            '<Parameter Name="Condition" Type="Edm.String"/></FunctionImport>'
-        )
+    for register in (f"{NS}.{es.name}" for es in SETS.values() if es.dimensions):
+        for name in ("SliceLast", "SliceFirst"):
+            out.append(
+                f'<FunctionImport Name="{name}" IsBindable="true" m:IsBindable="true" '
+                f'ReturnType="Collection({register})"><Parameter Name="bindingParameter" '
+                f'Type="Collection({register})"/><Parameter Name="Period" Type="Edm.DateTime"/>'
+                '<Parameter Name="Condition" Type="Edm.String"/></FunctionImport>'
+            )
     return "".join(out)
 
 

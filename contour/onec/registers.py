@@ -143,7 +143,7 @@ class Registers:
             if q.skip:
                 raise ODataFail(400, "0", "$skip не поддерживается для RecordsWithExtDimensions")
             return self.with_ext(args), f"{REGISTER}_RecordsWithExtDimensions"
-        if es.name == "InformationRegister_КурсыВалют" and name in ("SliceLast", "SliceFirst"):
+        if es.dimensions and name in ("SliceLast", "SliceFirst"):
             return self.slice(es, name, args), es.name
         raise ODataFail(400, "6")
 
@@ -265,12 +265,13 @@ class Registers:
                 ).fetchall()
             ]
         keep = self._condition(es.name, args.get("Condition"))
-        chosen: dict[str, dict[str, Any]] = {}
+        chosen: dict[tuple, dict[str, Any]] = {}
         for row in rows:
-            if not keep(row):
+            if not keep(row) or row.get("Active") is False:
                 continue
+            key = tuple(row[d] for d in es.dimensions)
             if name == "SliceLast" and (period is None or row["Period"] <= period):
-                chosen[row["Валюта_Key"]] = row
+                chosen[key] = row
             elif name == "SliceFirst" and (period is None or row["Period"] >= period):
-                chosen.setdefault(row["Валюта_Key"], row)
+                chosen.setdefault(key, row)
         return list(chosen.values())

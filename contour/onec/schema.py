@@ -74,6 +74,17 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "СпособыУстановкиКурсаВалюты": ("РучнойВвод", "ЗагрузкаИзИнтернета", "НаценкаНаКурсДругойВалюты"),
     "ТипыКонтактнойИнформации": ("Адрес", "Телефон", "АдресЭлектроннойПочты", "ВебСтраница", "Другое"),
     "ВидСчета": ("Active", "Passive", "ActivePassive"),
+    "ПорядкиОкругления": (
+        "Окр0_01",
+        "Окр0_05",
+        "Окр0_1",
+        "Окр0_5",
+        "Окр1",
+        "Окр5",
+        "Окр10",
+        "Окр50",
+        "Окр100",
+    ),
 }
 
 # ------------------------------------------------------------ entity sets
@@ -156,7 +167,7 @@ SPECS: dict[str, dict] = {
             "СрокДействия:d",
             "УстановленСрокОплаты:b",
             "СрокОплаты:n",
-            "ТипЦен_Key:g",
+            "ТипЦен_Key:>Catalog_ТипыЦенНоменклатуры",
             "ВидВзаиморасчетов_Key:g",
             "Сумма:n",
             "СуммаВключаетНДС:b",
@@ -206,6 +217,20 @@ SPECS: dict[str, dict] = {
         "code_len": 0,
         "desc_len": 100,
         "props": ["ИдентификаторПользователяИБ:g", "Недействителен:b", "Служебный:b", "Комментарий:s"],
+        "required": ["Description"],
+        "writable": False,
+    },
+    "Catalog_ТипыЦенНоменклатуры": {
+        "kind": "Catalog",
+        "code_len": 9,
+        "desc_len": 25,
+        "props": [
+            "ВалютаЦены_Key:>Catalog_Валюты",
+            "ЦенаВключаетНДС:b",
+            "ПорядокОкругления:e:ПорядкиОкругления",
+            "ОкруглятьВБольшуюСторону:b",
+            "Комментарий:s",
+        ],
         "required": ["Description"],
         "writable": False,
     },
@@ -304,7 +329,7 @@ SPECS: dict[str, dict] = {
             "СуммаДокумента:n",
             "СуммаСкидки:n",
             "ДокументБезНДС:b",
-            "ТипЦен_Key:g",
+            "ТипЦен_Key:>Catalog_ТипыЦенНоменклатуры",
             "СтруктурнаяЕдиница_Key:>Catalog_БанковскиеСчета",
             "Склад_Key:g",
             "Ответственный_Key:g",
@@ -350,7 +375,7 @@ SPECS: dict[str, dict] = {
             "СпособЗачетаАвансов:e:СпособыЗачетаАвансов",
             "СчетУчетаРасчетовСКонтрагентом_Key:>ChartOfAccounts_Хозрасчетный",
             "СчетУчетаРасчетовПоАвансам_Key:>ChartOfAccounts_Хозрасчетный",
-            "ТипЦен_Key:g",
+            "ТипЦен_Key:>Catalog_ТипыЦенНоменклатуры",
             "БанковскийСчетОрганизации_Key:>Catalog_БанковскиеСчета",
             "Грузоотправитель_Key:>Catalog_Контрагенты",
             "Грузополучатель_Key:>Catalog_Контрагенты",
@@ -462,8 +487,28 @@ SPECS: dict[str, dict] = {
     },
     "InformationRegister_КурсыВалют": {
         "kind": "InformationRegister",
+        "dimensions": ["Валюта_Key"],  # periodic (day): SliceLast/SliceFirst per these
         "keys": ["Period", "Валюта_Key"],
         "props": ["Period:d", "Валюта_Key:>Catalog_Валюты", "Курс:n", "Кратность:n"],
+        "writable": False,
+    },
+    # periodic (day), subordinate to the recorder УстановкаЦенНоменклатуры (not published): the rows are
+    # addressed by (Recorder_Key, LineNumber); decision: this flat form is published under the register's
+    # own name (real 1C also has the record-set form), SliceLast/SliceFirst per (ТипЦен, Номенклатура)
+    "InformationRegister_ЦеныНоменклатуры": {
+        "kind": "InformationRegister",
+        "dimensions": ["ТипЦен_Key", "Номенклатура_Key"],
+        "keys": ["Recorder_Key", "LineNumber"],
+        "props": [
+            "Recorder_Key:g",
+            "Period:d",
+            "LineNumber:i",
+            "Active:b",
+            "ТипЦен_Key:>Catalog_ТипыЦенНоменклатуры",
+            "Номенклатура_Key:>Catalog_Номенклатура",
+            "Валюта_Key:>Catalog_Валюты",
+            "Цена:n",
+        ],
         "writable": False,
     },
     "InformationRegister_ДатыЗапретаИзменения": {
@@ -619,6 +664,7 @@ class EntitySet:
     required: list[str] = field(default_factory=list)
     writable: bool = True
     parent: str | None = None  # for tabular-row sets: the owner set
+    dimensions: list[str] = field(default_factory=list)  # of a periodic information register (slices)
 
     def __post_init__(self) -> None:
         self.by_name = {p.name: p for p in self.props}
@@ -687,6 +733,7 @@ def _build(name: str, spec: dict) -> EntitySet:
         posting=spec.get("posting", False),
         required=spec.get("required", []),
         writable=spec.get("writable", True),
+        dimensions=spec.get("dimensions", []),
     )
     for tab_name, row_specs in tabular_specs:
         es.tabular[tab_name] = EntitySet(

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from contour.dataset import Company, Dataset, DealRow, Payment, SalesDocument
-from contour.onec import posting, prohibition
-from contour.onec.schema import EMPTY_DATE, NS, SETS, ZERO_GUID
+from contour.onec import nomenclature, posting, prohibition
+from contour.onec.schema import NS, SETS, ZERO_GUID
 from contour.onec.storage import (
     DB_NAME,
     RECORD_INSERT,
@@ -102,6 +102,7 @@ RATE_ENUM = {
     5: "НДС5",
     0: "НДС0",
 }
+PRICES = "InformationRegister_ЦеныНоменклатуры"
 TIMES = {"invoice": "T09:00:00", "sale": "T10:00:00", "payment": "T15:00:00"}
 
 
@@ -134,6 +135,7 @@ class _Builder:
         self.org = ref("organisation", data.organisation.inn)
         self.bank = ref("bank-account", data.organisation.bank_account)
         self.acc = {code: ref("account", code) for code, *_ in ACCOUNTS}
+        self.price_lines: dict[str, int] = {}
 
     def add(self, set_name: str, values: dict[str, Any], key: str | None = None) -> dict[str, Any]:
         self.version += 1
@@ -209,7 +211,9 @@ class _Builder:
                 "СчетБанк_Key": self.acc["51"],
             },
         )
-        for rate in self.data.rates:
+        self.price_types()
+        rates = nomenclature.daily_rates(self.data.rates) if self.demo else self.data.rates
+        for rate in rates:
             row = {
                 "Period": f"{rate.date.isoformat()}T00:00:00",
                 "Валюта_Key": ref("currency", rate.currency),
@@ -285,24 +289,88 @@ class _Builder:
             },
         )
 
+    @property
+    def demo(self) -> bool:
+        return self.data.profile == "demo"
+
     def products_(self) -> None:
-        for code, p in enumerate(self.data.products, start=1):
+        """The dataset's items, in the demo also the 1C-only cases and folders (:mod:`.nomenclature`)."""
+        items = [
+            nomenclature.Item(
+                p.key,
+                p.name,
+                p.article,
+                p.okei,
+                p.is_service,
+                p.vat_kind,
+                p.price,
+                folder="folder-services" if p.is_service else "folder-goods",
+            )
+            for p in self.data.products
+        ]
+        if self.demo:
+            items += nomenclature.DEMO_ITEMS
+        for code, item in enumerate(items, start=1):
+            history = item.history or (("0001-01-01", item.vat_kind),)
             self.add(
                 "Catalog_Номенклатура",
                 {
-                    "Ref_Key": ref("product", p.key),
+                    "Ref_Key": ref("product", item.key),
                     "Code": f"{code:011d}",
-                    "Description": p.name[:100],
-                    "НаименованиеПолное": p.name,
-                    "Артикул": p.article,
-                    "Услуга": p.is_service,
-                    "ЕдиницаИзмерения_Key": ref("unit", p.okei),
-                    "ВидСтавкиНДС": p.vat_kind,
-                    "ИсторияВидаСтавкиНДС": [
-                        {"LineNumber": 1, "Период": EMPTY_DATE, "ВидСтавкиНДС": p.vat_kind}
-                    ],
+                    "Description": item.name[:100],
+                    "IsFolder": item.is_folder,
+                    "DeletionMark": item.deleted,
+                    "Parent_Key": ref("product", item.folder) if item.folder and self.demo else ZERO_GUID,
+                }
+                | (
+                    {}
+                    if item.is_folder
+                    else {
+                        "НаименованиеПолное": item.full_name or item.name,
+                        "Артикул": item.article,
+                        "Услуга": item.service,
+                        "ЕдиницаИзмерения_Key": ref("unit", item.okei),
+                        "ВидСтавкиНДС": item.vat_kind,
+                        "ИсторияВидаСтавкиНДС": [
+                            {"LineNumber": n, "Период": f"{day}T00:00:00", "ВидСтавкиНДС": kind}
+                            for n, (day, kind) in enumerate(history, start=1)
+                        ],
+                    }
+                ),
+            )
+            if not item.is_folder:
+                self.prices(item, code)
+
+    def price_types(self) -> None:
+        for name, code in nomenclature.PRICE_TYPES:
+            self.add(
+                "Catalog_ТипыЦенНоменклатуры",
+                {
+                    "Ref_Key": ref("price-type", name),
+                    "Code": code,
+                    "Description": name,
+                    "ВалютаЦены_Key": ref("currency", "RUB"),
+                    "ЦенаВключаетНДС": True,
+                    "ПорядокОкругления": "Окр0_01",
                 },
             )
+
+    def prices(self, item: nomenclature.Item, index: int) -> None:
+        """The item's rows of InformationRegister_ЦеныНоменклатуры (one recorder per type and day)."""
+        for kind, day, price, currency in nomenclature.price_points(item, index, self.demo):
+            recorder = ref("price-setting", f"{kind}:{day.isoformat()}")
+            line = self.price_lines[recorder] = self.price_lines.get(recorder, 0) + 1
+            row = {
+                "Recorder_Key": recorder,
+                "Period": f"{day.isoformat()}T00:00:00",
+                "LineNumber": line,
+                "Active": True,
+                "ТипЦен_Key": ref("price-type", kind),
+                "Номенклатура_Key": ref("product", item.key),
+                "Валюта_Key": ref("currency", currency),
+                "Цена": _money(price),
+            }
+            self.add(PRICES, row, register_ref(PRICES, row))
 
     def _row(self, row: DealRow, n: int) -> dict[str, Any]:
         from contour.profiles import row_amounts
