@@ -194,3 +194,48 @@ def test_seeded_rows_follow_the_arithmetic(bitrix: Bitrix) -> None:
         again = _set(bitrix, owner, owner_id, [{k: r[k] for k in (*writable, "taxIncluded")} for r in seeded])
         keys = ("price", "priceExclusive", "priceNetto", "priceBrutto", "discountSum")
         assert [[r[k] for k in keys] for r in again] == [[r[k] for k in keys] for r in seeded]
+
+
+def test_demo_portal_has_every_vat_situation_consistently(bitrix: Bitrix) -> None:
+    """The demo profile: 22%, 10% and no tax, tax included and on top, percent and absolute discounts, a USD
+    deal and smart invoices — every row as the C.9a arithmetic prints it, every amount Σ PRICE × QUANTITY."""
+    from contour import profiles
+    from contour.bitrix import seed
+
+    seed.seed(bitrix.contour.state_dir, profiles.demo())
+    situations: set[str] = set()
+    deals = bitrix.call("crm.deal.list", {"select": ["ID", "OPPORTUNITY", "CURRENCY_ID"]}).json()
+    assert deals["total"] == 22
+    owners = [("D", int(d["ID"]), d["OPPORTUNITY"], d["CURRENCY_ID"]) for d in deals["result"]]
+    invoices = bitrix.result("crm.item.list", {"entityTypeId": 31})["items"]
+    owners += [("SI", i["id"], f"{i['opportunity']:.2f}", i["currencyId"]) for i in invoices]
+    assert len(invoices) == 6
+    for owner, owner_id, amount, currency in owners:
+        flt = {"=ownerType": owner, "=ownerId": owner_id}
+        rows = bitrix.result("crm.item.productrow.list", {"filter": flt})["productRows"]
+        assert rows, (owner, owner_id)
+        total = sum(round(r["price"] * r["quantity"] * 100) for r in rows) / 100
+        assert f"{total:.2f}" == amount, (owner, owner_id)
+        situations.add(currency)
+        for r in rows:
+            situations.add(f"tax {r['taxRate']}")
+            situations.add(f"included {r['taxIncluded']}")
+            if r["discountSum"]:
+                situations.add(f"discount type {r['discountTypeId']}")
+            factor = 1 + (r["taxRate"] or 0) / 100
+            assert abs(r["priceExclusive"] - r["price"] / factor) < 0.0051, r  # rounded to kopecks, half up
+            assert abs(r["priceNetto"] - r["priceExclusive"] - r["discountSum"]) < 0.0051, (
+                r
+            )  # rounded to kopecks, half up
+            assert abs(r["priceBrutto"] - r["priceNetto"] * factor) < 0.0051, r  # rounded to kopecks, half up
+    assert {
+        "RUB",
+        "USD",
+        "tax 22",
+        "tax 10",
+        "tax None",
+        "included Y",
+        "included N",
+        "discount type 1",
+        "discount type 2",
+    } <= situations
