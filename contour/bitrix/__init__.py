@@ -19,6 +19,10 @@ in any second, events sent/failed), ``DELETE /_contour/stats`` resets it, ``POST
 empties the leaky bucket and the operating-time baskets.
 
 Modules: ``phpparams`` decoding, ``fields``/``schemas`` field data, ``storage`` SQLite, ``query`` filters and
-paging, ``classic``/``entities``/``deals``/``items``/``catalog``/``dictionaries`` methods, ``batch``,
-``limits``, ``events``, ``app`` routing, ``seed``.
+paging; methods: ``classic`` (generic CRUD), ``entities`` (companies, requisites, CRM products),
+``requisites`` (bank details, addresses), ``deals`` (deals, product-row arithmetic per protocols.md C.9a,
+``crm.deal.productrows.*``), ``productrows`` (``crm.item.productrow.*``), ``userfields`` (deal user fields),
+``stagehistory``, ``items`` (smart invoices), ``catalog`` (catalogs, products, services, units, VAT rates),
+``prices`` (price types, prices), ``dictionaries``; ``batch``, ``limits``, ``events``, ``app`` routing
+and the lost-answer fault, ``seed``.
 """
