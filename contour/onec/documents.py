@@ -10,6 +10,8 @@ as sent (no VAT is recomputed, a row without ``СуммаНДС`` keeps 0):
 * The sale's ``ВидОперации`` decides which tabular sections survive the write: ``Товары`` drops ``Услуги``,
   ``Услуги`` drops ``Товары``, ``ПродажаКомиссия`` («Товары и услуги») keeps both. Other kinds (and an empty
   one) keep what was sent.
+* ``АгентскиеУслуги`` and ``ВозвратнаяТара`` (returnable packaging) are stored as sent and not part of the
+  total here (decision: the emulator totals the goods and services tables only).
 * ``ПоступлениеНаРасчетныйСчет.СуммаДокумента`` is the payment and is kept as sent; its ``РасшифровкаПлатежа``
   must add up to it, which is checked at posting (:mod:`contour.onec.posting`).
 

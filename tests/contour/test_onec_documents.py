@@ -222,5 +222,15 @@ def test_documents_publish_the_bp_attributes(onec: OneC) -> None:
         "СубконтоКт1_Type",
         "СуммаВозврата",
     } <= props(f"{RECEIPT}_РасшифровкаПлатежа_RowType")
-    assert {"Товары", "Услуги", "ЗачетАвансов", "ВидОперации", "СуммаВключаетНДС"} <= props(SALE)
+    assert {
+        "Товары",
+        "Услуги",
+        "ЗачетАвансов",
+        "АгентскиеУслуги",
+        "ВозвратнаяТара",
+        "СуммаВключаетНДС",
+    } <= props(SALE)
+    assert {"ВозвратнаяТара", "СуммаСкидки", "ТипЦен_Key"} <= props(INVOICE)
+    kinds = re.search(r'<EnumType Name="ВидыОперацийПоступлениеДенежныхСредств".*?</EnumType>', xml)
+    assert kinds is not None and kinds.group().count("<Member ") == 21
     assert {"Контрагент", "Контрагент_Type", "РасшифровкаПлатежа", "СуммаДокумента"} <= props(RECEIPT)
