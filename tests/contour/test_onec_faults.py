@@ -70,9 +70,14 @@ def test_only_the_selected_set_and_action_lose_their_answer(onec: OneC, lost: An
     assert onec.post("Catalog_Номенклатура", {"Description": "Снова с ответом"}).status_code == 201
 
 
-def test_delete_and_unpost_can_lose_their_answer(onec: OneC, lost: Any) -> None:
-    ref = onec.post(CP, {"Description": "Удаляемый"}).json()["Ref_Key"]
+def test_update_delete_and_unpost_can_lose_their_answer(onec: OneC, lost: Any) -> None:
+    created = onec.post(CP, {"Description": "Удаляемый"}).json()
+    ref = created["Ref_Key"]
     sale = onec.one(SALE, "Number eq 'ВП00-000001'")["Ref_Key"]
+    lost(fault_lost_answer_next=1, fault_lost_answer_on="*")
+    lose(lambda: onec.patch(f"{CP}(guid'{ref}')", {"Комментарий": "без ответа"}))
+    after = onec.get(f"{CP}(guid'{ref}')").json()
+    assert after["Комментарий"] == "без ответа" and after["DataVersion"] != created["DataVersion"]
     lost(fault_lost_answer_next=2, fault_lost_answer_on="delete,unpost")
     lose(lambda: onec.request("DELETE", f"{CP}(guid'{ref}')"))
     assert onec.get(f"{CP}(guid'{ref}')").status_code == 404  # deleted all the same
