@@ -19,6 +19,8 @@ knobs and ``fault_lost_answer_rate``/``_next``/``_on`` (a write is made, then it
 page of rows (decision on protocols.md E.4; the 1C docs' "ignores $skip and $top" is read as about the count).
 ``GET /_contour/requests?limit=N`` returns the request log. Modules: ``schema`` (metadata as data), ``filter``
 ($filter parser and back ends), ``storage`` (SQLite), ``posting`` (posting rules), ``writes``, ``registers``,
-``odata`` (URLs, errors, JSON), ``metadata`` ($metadata), ``app`` (routing), ``seed``.
+``odata`` (URLs, errors, JSON), ``metadata`` ($metadata), ``app`` (routing), ``seed``, ``documents`` (BP's
+BeforeWrite of documents: totals, sections), ``prohibition`` (change-prohibition dates), ``faults`` (lost
+answers), ``nomenclature`` (1C-only seed data: price types, prices, demo items, daily rates).
 Deviations: JSON only (``$format=atom`` → 400 code 3); DELETE and Post/Unpost answer 200 with an empty body.
 """
