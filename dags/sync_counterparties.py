@@ -25,9 +25,9 @@ the rest of the exchange goes on. Params: `mode` = incremental | full (full also
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from airflow.sdk import Asset, Param, dag
+from airflow.sdk import Asset, dag
 
 from crm1c.operators import (
     Bitrix24ExtractOperator,
@@ -39,34 +39,13 @@ from crm1c.operators import (
     SyncPlanOperator,
     SyncPublishOperator,
 )
+from crm1c.operators.entity_dag import entity_dag_settings
 from crm1c.sync.entities import entity
 
 COUNTERPARTIES = entity("counterparties")
 
 
-@dag(
-    dag_id="sync_counterparties",
-    schedule=timedelta(hours=1),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["crm1c", "counterparties"],
-    default_args={
-        "owner": "crm1c",
-        "retries": 3,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=10),
-        "entity": COUNTERPARTIES.name,
-        "dry_run": "{{ params.dry_run }}",
-    },
-    params={
-        "mode": Param("incremental", enum=["incremental", "full"], description="full also detects deletions"),
-        "dry_run": Param(False, type="boolean", description="plan and report only; write nothing"),
-        "onec_pool": Param(4, type="integer", minimum=1, maximum=16, description="parallel 1C connections"),
-    },
-)
+@dag(**entity_dag_settings(COUNTERPARTIES, schedule=timedelta(hours=1), doc_md=__doc__))
 def sync_counterparties():
     mode, pool = "{{ params.mode }}", "{{ params.onec_pool }}"
     rollout_gate = RolloutGateOperator(task_id="rollout_gate")

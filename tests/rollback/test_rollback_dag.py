@@ -12,8 +12,10 @@ def test_parsed_as_a_manual_dag_of_two_tasks(bag):
     assert not [path for path in bag.import_errors if "rollback_switch" in path]
     dag = bag.dags["rollback_switch"]
     assert dag.schedule is None and {t.task_id for t in dag.tasks} == {"rollback", "resume"}
+    from crm1c.sync.entities import ENTITY_NAMES
+
     assert dag.params.dump() == {
-        "action": "rollback", "entities": ["counterparties"], "target_mode": "read_only", "since": None,
+        "action": "rollback", "entities": list(ENTITY_NAMES), "target_mode": "read_only", "since": None,
         "compensate": False,
     }  # fmt: skip
 

@@ -33,7 +33,8 @@ def test_the_dag_offers_the_entities_and_modes_as_choices(bag):
     assert dag.schedule is None and dag.max_active_runs == 1
     params = dag.params.dump()
     assert set(params) == {"entity", "mode", "pilot_filter"}
-    assert dag.params.get_param("entity").schema["enum"] == list(ENTITY_NAMES) == [CP]
+    assert dag.params.get_param("entity").schema["enum"] == list(ENTITY_NAMES) and ENTITY_NAMES[0] == CP
+    assert all(f"sync_{name}" in bag.dags for name in ENTITY_NAMES), "an entity the form offers has no DAG"
     assert dag.params.get_param("mode").schema["enum"] == [
         "off",
         "shadow",

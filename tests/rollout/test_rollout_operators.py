@@ -11,6 +11,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from crm1c.operators import RolloutGateOperator, RolloutSetModeOperator
+from crm1c.sync.entities import ENTITY_NAMES
 from tests.airflow_live import staging_connection
 
 CP = "counterparties"
@@ -71,7 +72,7 @@ def test_the_actor_is_the_user_who_triggered_the_run(staging_conn, user, conf, a
 @pytest.mark.parametrize(
     ("entity", "mode", "pilot_filter", "message"),
     [
-        ("counterparty", "on", None, "entity must be one of counterparties, got 'counterparty'"),
+        ("counterparty", "on", None, f"entity must be one of {', '.join(ENTITY_NAMES)}, got 'counterparty'"),
         (
             CP,
             "sometimes",

@@ -175,7 +175,8 @@ def _merged(intent: WriteIntent) -> ToyItem:
 
 
 class OneCItemWriter:
-    entity_set = ONEC_SET
+    def entity_set(self, merged: Any) -> str:
+        return ONEC_SET
 
     def body(
         self, env: SyncEnv, intent: WriteIntent, merged: ToyItem, current: dict | None

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import base64
 import builtins
+import datetime as dt
 import json
 import logging
 import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -32,6 +34,7 @@ from requests.auth import AuthBase
 
 from crm1c.clients.errors import ExternalSystemError, RetryableError
 from crm1c.clients.odata_filter import Expr
+from crm1c.clients.odata_filter import datetime as odata_datetime
 from crm1c.clients.onec_errors import SYSTEM, map_error
 from crm1c.clients.protected import check_onec_write
 from crm1c.clients.retry import RetryPolicy
@@ -144,7 +147,7 @@ class OneCClient:
             raise ValueError("1C_OData-DataLoadMode must never be sent (it bypasses the period-closing date)")
         data = None
         if body is not None:
-            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            data = json.dumps(_wire(body), ensure_ascii=False).encode("utf-8")
             headers["Content-Type"] = "application/json; charset=utf-8"
         self.stats.incr("requests")
         started = time.monotonic()
@@ -227,6 +230,25 @@ class OneCClient:
         url = self._url(self._path(entity_set), self._query(filter, select))
         return self._values(self._request("GET", url, f"onec GET {entity_set}"))
 
+    def slice_last(
+        self,
+        register: str,
+        period: dt.date | dt.datetime,
+        condition: Expr | None = None,
+        select: Sequence[str] | None = None,
+    ) -> builtins.list[dict]:
+        """``InformationRegister_X/SliceLast(Period=…,Condition='…')``: each key's last record on or before
+        ``period`` (e.g. an item's current price of one price type), in ONE request."""
+        args = f"Period={odata_datetime(period).text}"
+        if condition is not None:
+            if not isinstance(condition, Expr):
+                raise TypeError(
+                    "condition must be built with crm1c.clients.odata_filter (never a raw string)"
+                )
+            args += f",Condition='{condition.render()}'"  # nested quotes stay as they are, as 1C reads them
+        url = self._url(self._path(register, suffix=f"/SliceLast({args})"), self._query(select=select))
+        return self._values(self._request("GET", url, f"onec GET {register}/SliceLast"))
+
     def get(self, entity_set: str, ref_key: str | uuid.UUID, select: Sequence[str] | None = None) -> dict:
         """One object by ``Ref_Key`` (raises :class:`NotFound`)."""
         url = self._url(self._path(entity_set, ref_key), self._query(select=select))
@@ -282,6 +304,21 @@ class OneCClient:
         check_onec_write(entity_set)
         url = self._url(self._path(entity_set, ref_key, "/Unpost"))
         return self._request("POST", url, f"onec Unpost {entity_set}")
+
+
+def _wire(value: Any) -> Any:
+    """``value`` with every ``Decimal`` as the JSON number 1C reads (Edm.Double): a float only when it
+    prints as exactly the same decimal (1C numbers have ≤ 15 digits), else ValueError — never a rounding."""
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_wire(v) for v in value]
+    if isinstance(value, Decimal):
+        number = int(value) if value == value.to_integral_value() else float(value)
+        if Decimal(repr(number)) != value:
+            raise ValueError(f"{value} cannot be sent to 1C exactly (more than 15 significant digits)")
+        return number
+    return value
 
 
 def _json_or_none(resp: requests.Response) -> Any:

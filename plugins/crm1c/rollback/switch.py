@@ -23,6 +23,7 @@ from crm1c.rollback.history import (
     mode_before_rollback,
     restore_target,
 )
+from crm1c.sync.engine.records import canonical
 from crm1c.sync.entities import entity as entity_ref
 
 
@@ -139,15 +140,18 @@ def _wait_idle(env: SwitchEnv, dag: str) -> list[str]:
 def _compensate(env: SwitchEnv, entity: str, since: datetime) -> list[Compensated]:
     """Each 1C object crm1c created since ``since``, compensated and audited (``op=compensate``) in turn."""
     ref = entity_ref(entity)
-    writer = ref.spec().writers.get("onec")
+    spec = ref.spec()
+    writer = spec.writers.get("onec")
     refs = created_in_onec(env.staging, ref.key, since)
     if writer is None or not refs:  # never written to 1C, or nothing created since
         return []
+    seen = env.staging.seen_records("onec", ref.key, external_ids=refs, include_deleted=True)
+    values = {r.external_id: canonical(spec, r) for r in seen}  # the set each object lives in
     done: list[Compensated] = []
     onec = env.onec()
     try:
         for key in refs:
-            item = compensate_one(onec, writer.entity_set, key)
+            item = compensate_one(onec, writer.entity_set(values.get(key)), key)
             detail = {"entity_set": item.entity_set, "title": item.title, "reason": item.reason}
             env.staging.audit(
                 env.actor, env.run_id, ref.key, f"onec:{key}", "compensate", "onec", item.result, detail

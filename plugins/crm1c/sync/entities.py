@@ -46,6 +46,18 @@ def _counterparty_mapping() -> Any:
     return load_counterparty_mapping()
 
 
+def _nomenclature_spec() -> EntitySpec:
+    from crm1c.sync.nomenclature.spec import NOMENCLATURE
+
+    return NOMENCLATURE
+
+
+def _nomenclature_mapping() -> Any:
+    from crm1c.mapping.nomenclature import load_nomenclature_mapping
+
+    return load_nomenclature_mapping()
+
+
 _ENTITIES: dict[str, EntityRef] = {
     ref.name: ref
     for ref in (
@@ -55,6 +67,13 @@ _ENTITIES: dict[str, EntityRef] = {
             asset_uri="crm1c://counterparties",
             load_mapping=_counterparty_mapping,
             spec=_counterparty_spec,
+        ),
+        EntityRef(
+            name="nomenclature",
+            key="nomenclature",
+            asset_uri="crm1c://nomenclature",
+            load_mapping=_nomenclature_mapping,
+            spec=_nomenclature_spec,
         ),
     )
 }

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from crm1c.hashing import jsonable
@@ -61,6 +61,19 @@ class SyncEnv:
     #: A dry run's would-be writes, up to :data:`DIFF_CAP` (see :meth:`would_write`).
     diff: list[dict[str, Any]] = field(default_factory=list)
     diff_keys: set[tuple[str, str | None, str | None]] = field(default_factory=set, repr=False)
+    #: The date that decides date-dependent values (VAT rate, current price); None: today.
+    run_date: date | None = None
+    #: What a step reads once and its parts share (e.g. the CRM catalog's units and VAT rates), by name.
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def today(self) -> date:
+        return self.run_date or date.today()
+
+    def once(self, name: str, read: Callable[[], Any]) -> Any:
+        """``read()`` the first time ``name`` is asked for in this step, the same value after."""
+        if name not in self.memo:
+            self.memo[name] = read()
+        return self.memo[name]
 
     def checkpoint(self, name: str) -> None:
         checkpoint(name, self.kill_hook)

@@ -84,7 +84,9 @@ class OneCWriter(Protocol):
     :class:`~crm1c.domain.issues.DependencyPending` when it needs another write of the same step first.
     """
 
-    entity_set: str
+    def entity_set(self, merged: Any) -> str:
+        """The set the record lives in (e.g. ``Catalog_Контрагенты``; documents: by their kind)."""
+        ...
 
     def body(self, env: SyncEnv, intent: WriteIntent, merged: Any, current: dict | None) -> dict[str, Any]:
         """The JSON to send: every field for a create (``current`` None), the intent's fields for an update

@@ -20,7 +20,8 @@ from crm1c.sync.runtime import SyncEnv
 class OneCCounterpartyWriter:
     """:class:`~crm1c.sync.spec.OneCWriter` of counterparties."""
 
-    entity_set = ONEC_SET
+    def entity_set(self, merged: Any) -> str:
+        return ONEC_SET
 
     def body(
         self, env: SyncEnv, intent: WriteIntent, merged: Counterparty, current: dict | None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm1c.clients.errors import ExternalSystemError, OutcomeUnknown, RetryableError
-from crm1c.domain.issues import Issue
+from crm1c.domain.issues import Issue, IssueError
 from crm1c.staging import WriteIntent
 from crm1c.sync.engine.records import target_moved
 from crm1c.sync.engine.settle import settle_all, unexpected
@@ -73,6 +73,8 @@ def _run_chunk(
             if i.id not in settled:
                 try:
                     commands = writer.commands(env, i, n, found.get(i.id), current)
+                except IssueError as exc:  # the writer says why this record cannot be written: held
+                    settled[i.id] = Outcome(issue=exc.issue)
                 except Exception as exc:  # one record's surprise must not stop the exchange
                     settled[i.id] = unexpected(i, exc)
             plans.append((i, commands))

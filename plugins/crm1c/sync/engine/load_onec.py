@@ -101,7 +101,7 @@ class _Loader:
                         return Outcome(replan=True)
                 body = writer.body(env, intent, merged, None)
                 sending = True
-                row = env.onec.create(writer.entity_set, body)
+                row = env.onec.create(writer.entity_set(merged), body)
                 env.checkpoint("after_external_create")
                 return self.written(row)
             if current is None:
@@ -109,7 +109,8 @@ class _Loader:
             if target_moved(intent, current):
                 return Outcome(replan=True)
             body = writer.body(env, intent, merged, current.raw)
-            return self.written(env.onec.update(writer.entity_set, intent.target_id, body, current.version))
+            updated = env.onec.update(writer.entity_set(merged), intent.target_id, body, current.version)
+            return self.written(updated)
         except DependencyPending as exc:
             return Outcome(issue=exc.issue) if final else Outcome(wait=exc.issue)
         except IssueError as exc:

@@ -138,7 +138,7 @@ class _Chunk:
             self.seen[target].append(outcome.seen)
         if intent.tried_at is not None:  # held while its earlier attempt's result was unknown: not now
             self.look.release(intent.source_system, intent.source_id)
-        if intent.op == "create":
+        if intent.op == "create" and intent.source_system in spec.writers:  # a master keeps no link slot
             self.link_back(intent, merged, ids, base)
         detail = {"intent": intent.id, "crm_id": ids["crm"], "onec_id": ids["onec"]}
         detail["fields"] = sorted(intent.payload["fields"])

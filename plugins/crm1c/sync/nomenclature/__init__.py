@@ -1,0 +1,1 @@
+"""Nomenclature (goods and services) from 1C to the Bitrix24 catalog."""
