@@ -8,6 +8,7 @@ groups with ``logic: OR``; unknown fields: ignored by classic methods, rejected 
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from contour.bitrix.fields import Field, Schema
 PAGE = 50
 PREFIXES = ("!@", "!=%", "!%=", "!%", "!=", ">=", "<=", "=%", "%=", "@", ">", "<", "%", "=", "!")
 _CMP = {">": ">", ">=": ">=", "<": "<", "<=": "<="}
+_UF_NAME = re.compile(r"UF_[A-Z0-9_]+")  # the only client text that becomes part of SQL: checked
 
 
 def split_key(key: str) -> tuple[str, str]:
@@ -68,8 +70,10 @@ class Filter:
 
     def _field(self, name: str, where: str = "filter") -> Field | None:
         f = self.schema.get(name)
-        if f is None and name.upper().startswith("UF_"):  # user fields are stored as strings
-            return Field(name.upper(), "string")
+        if f is None and _UF_NAME.fullmatch(name.upper()):  # user fields compare as text (numbers too)
+            return Field(
+                name.upper(), "string", column=f"CAST(json_extract(data, '$.\"{name.upper()}\"') AS TEXT)"
+            )
         if f is None and self.strict:
             raise ApiError(
                 400, "INVALID_ARG_VALUE", f"Invalid {where}: field '{name}' is not allowed in {where}"

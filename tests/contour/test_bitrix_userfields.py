@@ -100,6 +100,11 @@ def test_deal_stores_defined_fields_typed_and_ignores_unknown_ones(bitrix: Bitri
         "crm.deal.list", {"filter": {"ID": 1}, "select": ["ID", "UF_CRM_PAID", "UF_CRM_DUE"]}
     )
     assert listed == [{"ID": "1", "UF_CRM_PAID": "Y", "UF_CRM_DUE": "2026-03-02T00:00:00+03:00"}]
+    found = bitrix.result("crm.deal.list", {"filter": {"UF_CRM_REF": "guid-1"}, "select": ["ID"]})
+    assert found == [{"ID": "1"}]  # a client finds its deal by the 1C reference it keeps in a user field
+    assert bitrix.result("crm.deal.list", {"filter": {"UF_CRM_WEIGHT": 12.5}, "select": ["ID"]}) == [
+        {"ID": "1"}
+    ]
     new_id = bitrix.result(
         "crm.deal.add", {"fields": {"TITLE": "С полями", "UF_CRM_BUDGET": 1500, "UF_X": 1}}
     )
