@@ -89,3 +89,28 @@ def test_bitrix24_rest_get_with_unencoded_php_brackets(
     assert new_id == BITRIX_CRM_COMPANIES + 1
     assert [c["TITLE"] for c in found] == ["Из bitrix24-rest"]
     assert [r["PRODUCT_NAME"] for r in rows] == ["Стол письменный", "Монтаж"]
+
+
+def test_fast_bitrix24_rows_catalog_and_stage_history(bitrix: Bitrix) -> None:
+    """The newer methods (nested ``result.items``/``products``/``productRows`` answers) through the client."""
+
+    async def work(client: Any) -> Any:
+        rows = [{"productId": 1, "price": 12200, "quantity": 2, "taxRate": 22, "taxIncluded": "Y"}]
+        saved = await client.call(
+            "crm.item.productrow.set", {"ownerType": "D", "ownerId": 3, "productRows": rows}, raw=True
+        )
+        history = await client.get_all(
+            "crm.stagehistory.list", {"entityTypeId": 2, "filter": {"OWNER_ID": 4}}
+        )
+        products = await client.get_all(
+            "catalog.product.list", {"select": ["id", "iblockId", "name"], "filter": {"iblockId": 14}}
+        )
+        prices = await client.get_all("catalog.price.list", {"filter": {"catalogGroupId": 1}})
+        return saved, history, products, prices
+
+    saved, history, products, prices = run_with_client(bitrix, work)
+    assert saved["result"]["productRows"][0]["priceExclusive"] == 10000
+    assert bitrix.result("crm.deal.get", {"id": 3})["OPPORTUNITY"] == "24400.00"
+    assert [h["STAGE_ID"] for h in history] == ["NEW", "WON"]
+    assert [p["name"] for p in products][:2] == ["Стол письменный", "Монтаж"] and len(products) == 4
+    assert len(prices) == 4
