@@ -147,6 +147,7 @@ def _deal_saved(
 
 def _drop_rows(conn: sqlite3.Connection, deal_id: int) -> None:
     conn.execute("DELETE FROM productrow WHERE owner_type = ? AND owner_id = ?", (OWNER_DEAL, deal_id))
+    stagehistory.forget(conn, 2, deal_id)
 
 
 DEAL = classic.EntitySpec(

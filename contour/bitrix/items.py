@@ -171,6 +171,8 @@ def item_delete(call: Call) -> Reply:
         if record is None or record.get("entityTypeId") != type_id:
             raise errors.ApiError(400, "NOT_FOUND", "Item not found")
         storage.delete(conn, ITEMS, item_id)
+        conn.execute("DELETE FROM productrow WHERE owner_type = 'SI' AND owner_id = ?", (item_id,))
+        stagehistory.forget(conn, SMART_INVOICE, item_id)
     call.emit("ONCRMDYNAMICITEMDELETE", {"ID": item_id, "ENTITY_TYPE_ID": type_id})
     return Reply([])
 

@@ -73,6 +73,13 @@ def record(
         storage.insert(conn, TABLE, row)
 
 
+def forget(conn: sqlite3.Connection, entity_type_id: int, owner_id: int) -> None:
+    """A deleted deal or invoice takes its history with it."""
+    conn.execute(
+        "DELETE FROM stagehistory WHERE entity_type_id = ? AND owner_id = ?", (entity_type_id, owner_id)
+    )
+
+
 def render(row: dict[str, Any], names: list[str]) -> dict[str, Any]:
     fields = [f for f in SCHEMA.public() if not names or "*" in names or f.name in names]
     return {f.name: typed_out(f, row.get(f.key)) for f in fields}

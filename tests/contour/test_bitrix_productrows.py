@@ -175,6 +175,9 @@ def test_automatic_amount_overwrites_a_written_one_unless_manual(bitrix: Bitrix)
     manual_item = {"isManualOpportunity": "Y", "opportunity": 5}
     item = bitrix.result("crm.item.update", {"entityTypeId": 31, "id": 2, "fields": manual_item})["item"]
     assert item["opportunity"] == 5
+    assert bitrix.call("crm.item.delete", {"entityTypeId": 31, "id": 2}).status_code == 200
+    missing = bitrix.call("crm.item.productrow.get", {"id": rows[0]["id"]})
+    assert missing.status_code == 400  # an invoice's rows go with it
 
 
 def test_seeded_rows_follow_the_arithmetic(bitrix: Bitrix) -> None:

@@ -58,6 +58,9 @@ def test_api_writes_record_history(bitrix: Bitrix) -> None:
         (1, "DT31_1:N", "P"),
         (3, "DT31_1:P", "S"),
     ]
+    assert bitrix.result("crm.deal.delete", {"id": deal_id}) is True
+    bitrix.result("crm.item.delete", {"entityTypeId": 31, "id": item["id"]})
+    assert history(bitrix, 2, OWNER_ID=deal_id) == history(bitrix, 31, OWNER_ID=item["id"]) == []
 
 
 def test_filter_order_select_and_paging(bitrix: Bitrix) -> None:
