@@ -11,8 +11,8 @@ Knobs (``python -m contour knobs bitrix --set k=v``, ``POST /_contour/knobs`` or
 ``event_copies`` (duplicate deliveries), ``batch_fault_rate`` (failing batch sub-calls), the lost-answer
 fault ``fault_lost_answer_next`` / ``fault_lost_answer_rate`` / ``fault_lost_answer_on`` (a write commits,
 then the connection drops before its answer; ``_on`` names methods such as ``crm.deal.update``, ``batch``
-or actions such as ``update``, ``set``), plus the common ``latency_ms`` / ``fault_5xx_rate`` /
-``fault_timeout_rate`` / ``fault_timeout_s`` / ``fault_seed``.
+or actions such as ``update``, ``set``; a batch is selected as ``batch``, not by its sub-calls), plus the
+common ``latency_ms`` / ``fault_5xx_rate`` / ``fault_timeout_rate`` / ``fault_timeout_s`` / ``fault_seed``.
 
 Admin: ``GET /_contour/stats`` (requests, 503/429 counts, per-method calls and operating seconds, max requests
 in any second, events sent/failed), ``DELETE /_contour/stats`` resets it, ``POST /_contour/limits/reset``
