@@ -11,7 +11,6 @@ written back over it. A product deleted in the CRM while 1C keeps the item is re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -19,6 +18,7 @@ from pydantic import BaseModel, field_validator
 
 from crm1c import hashing
 from crm1c.domain.issues import Issue
+from crm1c.domain.one_way import Conflict, OneWayMerge, follow
 
 #: The fields both systems hold and 1C owns (what makes two records equal).
 SYNCED = ("name", "sku", "service", "unit", "vat", "price", "currency", "price_includes_vat", "active")
@@ -91,23 +91,8 @@ def tombstone(item: Product) -> Product:
     return item.model_copy(update={"deleted": True})
 
 
-@dataclass(frozen=True)
-class Conflict:
-    """A CRM edit of a field 1C owns: it is overwritten with the 1C value and reported."""
-
-    field: str
-    base: Any
-    crm: Any
-    onec: Any
-    winner: str = "onec"
-
-
-@dataclass(frozen=True)
-class ProductMerge:
-    merged: Product
-    to_crm: dict[str, Any] = field(default_factory=dict)
-    to_onec: dict[str, Any] = field(default_factory=dict)
-    conflicts: list[Conflict] = field(default_factory=list)
+#: The merge's result (kept under its old name).
+ProductMerge = OneWayMerge
 
 
 def merge(base: Product | None, crm: Product | None, onec: Product | None, _rules: Any) -> ProductMerge:
@@ -125,12 +110,7 @@ def merge(base: Product | None, crm: Product | None, onec: Product | None, _rule
         return ProductMerge(gone, to_crm={"active": False} if crm.active and not crm.deleted else {})
     if crm.deleted:
         return ProductMerge(merged, conflicts=[Conflict("deleted", False, True, False)])
-    to_crm = {f: getattr(onec, f) for f in SYNCED if getattr(crm, f) != getattr(onec, f)}
+    to_crm, conflicts = follow(base, crm, {f: getattr(onec, f) for f in SYNCED})
     if crm.onec_ref != onec.onec_ref:
         to_crm["onec_ref"] = onec.onec_ref
-    conflicts = [
-        Conflict(f, getattr(base, f), getattr(crm, f), getattr(onec, f))
-        for f in to_crm
-        if base is not None and f in SYNCED and getattr(crm, f) != getattr(base, f)
-    ]
     return ProductMerge(merged, to_crm=to_crm, conflicts=conflicts)
