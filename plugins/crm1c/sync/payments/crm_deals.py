@@ -1,0 +1,209 @@
+"""Payments in Bitrix24: the four deal user fields (made at the start of a run when missing) and the deals'
+current values of them.
+
+``crm.deal.update`` silently ignores a user field the portal does not define (protocols C.9a), so the CRM
+reader first checks that every field exists (``crm.deal.userfield.list``, one batch request) and creates the
+missing ones (``crm.deal.userfield.add``: document and pay_status strings, paid_sum a double, paid_date a
+date). A field created now holds nothing yet: every deal is planned again, so its value is written.
+
+Then only the deals that matter are read: the ids the 1C side knows (its records in staging, including the
+ones whose documents are gone, whose fields are to be cleared), 50 ids per ``crm.deal.list`` and 50 listings
+per batch request — ⌈N / 2 500⌉ requests for N deals, every run (a CRM edit of a field must be seen to be
+overwritten; ``DATE_MODIFY`` filtering would not save a request, the ids are the filter). A deal that is not
+returned is gone from the CRM (tombstoned; nothing is written for it).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from crm1c.clients.bitrix24_batch import BatchResult
+from crm1c.domain.deal_payment import DealPayment
+from crm1c.domain.money.numbers import exact, kopecks
+from crm1c.staging import SeenInput
+from crm1c.sync.payments.records import KEY, crm_deal_seen, deal_of
+from crm1c.sync.runtime import Progress, SyncEnv, log
+
+#: The user field type of each value (``crm.deal.userfield.add`` ``USER_TYPE_ID``).
+TYPES = {"document": "string", "pay_status": "string", "paid_sum": "double", "paid_date": "date"}
+LABELS = {
+    "document": "Документ 1С",
+    "pay_status": "Статус оплаты (1С)",
+    "paid_sum": "Оплачено (1С)",
+    "paid_date": "Дата оплаты (1С)",
+}
+IDS_PER_LIST = 50  # one page of crm.deal.list
+LISTS_PER_BATCH = 50
+
+
+def field_names(env: SyncEnv) -> dict[str, str]:
+    """Canonical field → deal user field name, from the mapping."""
+    names: dict[str, str] = env.mapping.fields.by_value()
+    return names
+
+
+def ensure_fields(env: SyncEnv) -> list[str]:
+    """Create the user fields the portal lacks; returns the names created (two requests at most)."""
+    names = field_names(env)
+    listing = {
+        f"l{n}": ("crm.deal.userfield.list", {"filter": {"FIELD_NAME": name}})
+        for n, name in enumerate(names.values())
+    }
+
+    def parse(result: BatchResult) -> dict[str, dict]:
+        found: dict[str, dict] = {}
+        for key in listing:
+            if key in result.errors:
+                raise result.errors[key]
+            for row in result.results.get(key) or []:
+                found[str(row.get("FIELD_NAME"))] = row
+        return found
+
+    existing = env.crm.batch_read(listing, parse)
+    for value, name in names.items():
+        if name in existing and existing[name].get("USER_TYPE_ID") != TYPES[value]:
+            log.warning(
+                "deal user field %s is of type %s, not %s: values are read back as they are",
+                name,
+                existing[name].get("USER_TYPE_ID"),
+                TYPES[value],
+            )
+    missing = {value: name for value, name in names.items() if name not in existing}
+    if not missing:
+        return []
+    if env.dry_run:  # a dry run writes nothing: it says what it would create
+        log.warning("dry run: would create the deal user fields %s", ", ".join(sorted(missing.values())))
+        env.count("crm_fields_missing", len(missing))
+        return []
+    commands = {
+        f"a{n}": ("crm.deal.userfield.add", {"fields": _definition(value, name)})
+        for n, (value, name) in enumerate(missing.items())
+    }
+    result = env.crm.batch(commands, write=True)
+    for key in commands:
+        if key in result.errors:
+            raise result.errors[key]
+    created = sorted(missing.values())
+    log.warning("created the deal user fields %s", ", ".join(created))
+    env.count("crm_fields_created", len(created))
+    # a field made now is empty on every deal: plan every deal again so its value is written; the deals
+    # held because a value did not stick are released (planned again now, held again if it still fails —
+    # the engine releases a hold only when the record is planned from its own side)
+    known = [i for i, _v, _deleted in env.staging.seen_versions("onec", KEY)]
+    with env.staging.batch() as staging:
+        staging.set_dirty("onec", KEY, known, True)
+        for held in staging.open_quarantine(KEY):
+            if held.system == "onec":
+                staging.resolve_quarantine(KEY, "onec", held.external_id)
+    return created
+
+
+def _definition(value: str, name: str) -> dict[str, Any]:
+    label = LABELS[value]
+    return {
+        "FIELD_NAME": name,
+        "USER_TYPE_ID": TYPES[value],
+        "XML_ID": name,
+        "MULTIPLE": "N",
+        "MANDATORY": "N",
+        "EDIT_IN_LIST": "N",
+        "EDIT_FORM_LABEL": label,
+        "LIST_COLUMN_LABEL": label,
+        "LIST_FILTER_LABEL": label,
+    }
+
+
+def read_deals(env: SyncEnv, mode: str) -> None:
+    """The fields' values of every deal the 1C side knows (``mode`` changes nothing: always all of them)."""
+    ensure_fields(env)
+    names = field_names(env)
+    progress = Progress("extract_crm")
+    wanted = [deal_of(i) for i, _v, _deleted in env.staging.seen_versions("onec", KEY)]
+    select = ["ID", "DATE_MODIFY", *names.values()]
+    per_request = IDS_PER_LIST * LISTS_PER_BATCH
+    for start in range(0, len(wanted), per_request):
+        part = wanted[start : start + per_request]
+        groups = [part[k : k + IDS_PER_LIST] for k in range(0, len(part), IDS_PER_LIST)]
+        commands = {
+            f"d{n}": ("crm.deal.list", {"filter": {"@ID": group}, "select": select, "start": -1})
+            for n, group in enumerate(groups)
+        }
+
+        def parse(result: BatchResult, commands: dict = commands) -> list[dict]:
+            rows: list[dict] = []
+            for key in commands:
+                if key in result.errors:
+                    raise result.errors[key]
+                rows += result.results.get(key) or []
+            return rows
+
+        rows = env.crm.batch_read(commands, parse)
+        records = [crm_seen(row, names) for row in rows]
+        result = env.staging.upsert_seen("crm", KEY, records)
+        found = {str(row["ID"]) for row in rows}
+        gone = env.staging.mark_deleted("crm", KEY, [d for d in part if d not in found])
+        env.count("crm_read", len(records))
+        env.count("crm_changed", len(result.to_sync))
+        env.count("crm_deleted", len(gone))
+        progress.advance(len(records))
+    progress.finish()
+
+
+def values(row: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """The canonical values a deal row holds (a field the row lacks reads as None)."""
+    raw = {value: row.get(name) for value, name in names.items()}
+    return {
+        "document": _text(raw["document"]),
+        "pay_status": _text(raw["pay_status"]),
+        "paid_sum": _number(raw["paid_sum"]),
+        "paid_date": _date(raw["paid_date"]),
+    }
+
+
+def crm_seen(row: dict[str, Any], names: dict[str, str], *, dirty: bool = True) -> SeenInput:
+    deal_id = str(row["ID"])
+    record = DealPayment(deal_id=deal_id, crm_id=deal_id, **values(row, names))
+    return crm_deal_seen(row, record, dirty=dirty)
+
+
+def wire(value: str, data: Any) -> Any:
+    """A canonical value as ``crm.deal.update`` takes it (None clears the field)."""
+    if data is None:
+        return ""
+    if isinstance(data, date):
+        return data.isoformat()
+    if isinstance(data, Decimal):
+        return str(data)
+    return data
+
+
+def stuck(value: str, row: dict[str, Any], names: dict[str, str], expected: Any) -> bool:
+    """Whether the deal read back holds ``expected`` in the field of ``value`` (a field the portal does not
+    define is missing from the row: it never sticks)."""
+    if names[value] not in row:
+        return False
+    return values(row, names)[value] == (None if expected is None or expected == "" else expected)
+
+
+def _text(data: Any) -> str | None:
+    text = "" if data is None or isinstance(data, list | dict) else str(data)
+    return text or None
+
+
+def _number(data: Any) -> Decimal | None:
+    if data is None or data == "" or isinstance(data, list | dict):
+        return None
+    try:
+        return kopecks(exact(data))
+    except ValueError:
+        return None
+
+
+def _date(data: Any) -> date | None:
+    text = "" if data is None else str(data).strip()
+    try:
+        return date.fromisoformat(text[:10]) if len(text) >= 10 else None
+    except ValueError:
+        return None

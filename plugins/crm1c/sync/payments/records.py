@@ -1,0 +1,61 @@
+"""Payments staging records: names, ids, and the staging rows of deals (both sides) and 1C documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm1c.domain.deal_payment import DealPayment, content_hash, counterparty_of, identity_key
+from crm1c.staging import SeenInput
+from crm1c.sync.engine.records import seen_input
+
+KEY = "payment"
+#: The 1C documents payments are computed from (receipts, crm1c-tagged invoices and sales), one staging row
+#: each (system ``onec``): their versions tell the next scan what changed, their rows feed a recomputation.
+#: The planner never sees them (it plans :data:`KEY` only).
+DOC_KEY = "payment_doc"
+SET = "@set"  # where a staged document keeps its entity set
+DEAL_PREFIX = "deal:"
+
+
+def onec_id(deal_id: str) -> str:
+    """The external id of a deal's 1C-side record (a synthetic record: no 1C object has it)."""
+    return f"{DEAL_PREFIX}{deal_id}"
+
+
+def deal_of(external_id: str) -> str:
+    return external_id.removeprefix(DEAL_PREFIX)
+
+
+def deal_seen(record: DealPayment, *, dirty: bool = True) -> SeenInput:
+    """The staging row of a deal's 1C-side record (computed from documents)."""
+    external_id = onec_id(str(record.deal_id))
+    record = record.model_copy(update={"onec_ref": external_id})
+    return _seen(external_id, record.model_dump(mode="json"), None, record, dirty)
+
+
+def crm_deal_seen(row: dict[str, Any], record: DealPayment, *, dirty: bool = True) -> SeenInput:
+    return _seen(str(row["ID"]), row, row.get("DATE_MODIFY"), record, dirty)
+
+
+def doc_seen(row: dict[str, Any]) -> SeenInput:
+    """A 1C document as staging keeps it: matched by its counterparty (what a recomputation loads)."""
+    return SeenInput(
+        str(row["Ref_Key"]),
+        row,
+        None,
+        row.get("DataVersion"),
+        match_key=counterparty_of(row) or None,
+        dirty=False,
+    )
+
+
+def _seen(external_id: str, raw: Any, version: Any, record: DealPayment, dirty: bool) -> SeenInput:
+    return seen_input(
+        external_id,
+        raw,
+        version,
+        lambda: record,
+        content_hash=content_hash,
+        identity_key=identity_key,
+        dirty=dirty,
+    )

@@ -1,0 +1,428 @@
+"""Payments 1C → CRM deals (``sync_payments``) by the engine, against the contour (HTTPS).
+
+The 1C documents are made here as ``sync_invoices`` will make them: invoices and sales with
+``crm1c:deal:<ID>`` in ``Комментарий``, and bank receipts (customer payments) with or without a breakdown.
+What 1C holds decides the four deal user fields; nothing is written to 1C; a second run writes nothing; a
+crash or a lost answer never counts a payment twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from crm1c.staging import Staging
+from crm1c.sync.entities import entity
+from crm1c.sync.runtime import KILL_POINTS
+from tests.contour_harness import RunningContour
+from tests.sync.harness import Killed, clients, contour_admin, crash_at, pending_intents_total, run_sync
+
+REF = entity("payments")
+STEPS = ("extract_onec", "extract_crm", "plan", "load_crm", "publish")
+FIELDS = {
+    "document": "UF_CRM_1C_DOCUMENT",
+    "pay_status": "UF_CRM_1C_PAY_STATUS",
+    "paid_sum": "UF_CRM_1C_PAID_SUM",
+    "paid_date": "UF_CRM_1C_PAID_DATE",
+}
+RECEIPTS = "Document_ПоступлениеНаРасчетныйСчет"
+INVOICES = "Document_СчетНаОплатуПокупателю"
+SALES = "Document_РеализацияТоваровУслуг"
+COUNTERPARTIES = "Catalog_Контрагенты"
+
+
+def sync(staging: Staging, crm: Any, onec: Any, **kw: Any) -> dict[str, Any]:
+    return run_sync(staging, crm, onec, ref=REF, steps=STEPS, **kw)
+
+
+@dataclass
+class Books:
+    """What people and ``sync_invoices`` do in both systems, as the tests need it."""
+
+    crm: Any
+    onec: Any
+    inns: int = 0
+
+    def counterparty(self, name: str = "ООО Покупатель") -> str:
+        self.inns += 1
+        inn = f"77{self.inns:08d}"
+        row = self.onec.create(COUNTERPARTIES, {"Description": name, "ИНН": inn, "КПП": "770101001"})
+        return str(row["Ref_Key"])
+
+    def deal(self, title: str = "Сделка", amount: int = 0) -> str:
+        fields = {"TITLE": title, "CURRENCY_ID": "RUB", "OPPORTUNITY": amount}
+        return str(self.crm.call("crm.deal.add", {"fields": fields}, write=True)["result"])
+
+    def document(self, entity_set: str, party: str, deal: str, amount: str, on: str, **extra: Any) -> dict:
+        # one row, VAT included: 1C makes the document's total from its rows
+        row = {"LineNumber": 1, "Количество": 1, "Цена": Decimal(amount), "Сумма": Decimal(amount)}
+        body = {
+            "Date": f"{on}T10:00:00",
+            "Контрагент_Key": party,
+            "СуммаВключаетНДС": True,
+            "Товары": [row],
+            "Комментарий": f"crm1c:deal:{deal}",
+            **({"ВидОперации": "Товары"} if entity_set == SALES else {}),
+            **extra,
+        }
+        made = self.onec.create(entity_set, body)
+        assert Decimal(str(made["СуммаДокумента"])) == Decimal(amount)
+        return made
+
+    def invoice(self, party: str, deal: str, amount: str, on: str = "2026-11-02", **extra: Any) -> dict:
+        return self.document(INVOICES, party, deal, amount, on, **extra)
+
+    def sale(self, party: str, deal: str, amount: str, on: str = "2026-11-20") -> dict:
+        row = self.document(SALES, party, deal, amount, on)
+        self.onec.post_document(SALES, row["Ref_Key"])
+        return row
+
+    def receipt(
+        self,
+        party: str,
+        amount: str,
+        on: str = "2026-11-10",
+        lines: list[tuple[str, str | None]] | None = None,
+        post: bool = True,
+    ) -> str:
+        """A customer payment; ``lines`` = [(amount, invoice Ref_Key or None)]; none given: one row naming
+        no invoice (1C posts a receipt only when its breakdown adds up to it)."""
+        body: dict[str, Any] = {
+            "Date": f"{on}T12:00:00",
+            "ВидОперации": "ОплатаПокупателя",
+            "Контрагент": party,
+            "Контрагент_Type": "StandardODATA.Catalog_Контрагенты",
+            "СуммаДокумента": Decimal(amount),
+        }
+        lines = lines or [(amount, None)]
+        if lines:
+            body["РасшифровкаПлатежа"] = [
+                {"LineNumber": n, "СуммаПлатежа": Decimal(a), **({"СчетНаОплату_Key": i} if i else {})}
+                for n, (a, i) in enumerate(lines, 1)
+            ]
+        ref = str(self.onec.create(RECEIPTS, body)["Ref_Key"])
+        if post:
+            self.onec.post_document(RECEIPTS, ref)
+        return ref
+
+
+def deal_fields(crm: Any, deal: str) -> dict[str, Any]:
+    """The deal's four fields as the portal prints them (None: empty or not defined)."""
+    row = crm.call("crm.deal.get", {"id": deal})["result"]
+    values = {k: row.get(name) for k, name in FIELDS.items()}
+    paid = values["paid_sum"]
+    return {
+        "document": values["document"] or None,
+        "pay_status": values["pay_status"] or None,
+        "paid_sum": None if paid in (None, "") else Decimal(str(paid)).quantize(Decimal("0.01")),
+        "paid_date": str(values["paid_date"])[:10] if values["paid_date"] else None,
+    }
+
+
+def onec_requests(contour: RunningContour) -> list[dict]:
+    return contour_admin(contour, "onec", "requests?limit=100000")["requests"]
+
+
+def onec_writes(contour: RunningContour) -> int:
+    return sum(r["method"] not in ("GET", "HEAD") for r in onec_requests(contour))
+
+
+def crm_writes(contour: RunningContour) -> dict[str, int]:
+    """Calls of every CRM method that writes (batch sub-calls counted one by one)."""
+    stats = contour_admin(contour, "bitrix", "stats")["methods"]
+    return {m: n["calls"] for m, n in stats.items() if not m.endswith((".list", ".get")) and m != "batch"}
+
+
+def label(kind: str, row: dict) -> str:
+    on = date.fromisoformat(row["Date"][:10])
+    return f"{kind} {row['Number']} от {on:%d.%m.%Y}"
+
+
+def expect(status: str, paid: str, on: str | None, document: str) -> dict[str, Any]:
+    return {"document": document, "pay_status": status, "paid_sum": Decimal(paid), "paid_date": on}
+
+
+# ----------------------------------------------------------------------------------------------- tests
+
+
+def test_full_partial_overpaid_and_unpaid_deals_and_a_second_run_writes_nothing(
+    empty_contour: RunningContour, staging: Staging
+):
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    party, other = books.counterparty(), books.counterparty("ООО Другой")
+    full, partial, over, unpaid = (books.deal(t) for t in ("Полная", "Частичная", "Переплата", "Без оплаты"))
+    inv_full = books.invoice(party, full, "1000.00", "2026-11-01")
+    inv_partial = books.invoice(party, partial, "500.00", "2026-11-02")
+    inv_over = books.invoice(other, over, "300.00", "2026-11-03")
+    inv_unpaid = books.invoice(other, unpaid, "100.00", "2026-11-04")
+    books.receipt(party, "1000.00", "2026-11-05", [("1000.00", inv_full["Ref_Key"])])
+    books.receipt(party, "200.00", "2026-11-06", [("200.00", inv_partial["Ref_Key"])])
+    books.receipt(other, "350.00", "2026-11-07", [("350.00", inv_over["Ref_Key"])])
+    before_1c = onec_writes(empty_contour)
+
+    summary = sync(staging, crm, onec)
+
+    assert summary["crm_fields_created"] == 4
+    assert deal_fields(crm, full) == expect("paid", "1000.00", "2026-11-05", label("Счет", inv_full))
+    assert deal_fields(crm, partial) == expect(
+        "partially_paid", "200.00", "2026-11-06", label("Счет", inv_partial)
+    )
+    assert deal_fields(crm, over) == expect("overpaid", "350.00", "2026-11-07", label("Счет", inv_over))
+    assert deal_fields(crm, unpaid) == expect("unpaid", "0.00", None, label("Счет", inv_unpaid))
+    assert onec_writes(empty_contour) == before_1c, "payments never write 1C"
+    assert pending_intents_total(staging) == 0
+    assert not staging.open_quarantine("payment")
+
+    writes, seen = crm_writes(empty_contour), len(onec_requests(empty_contour))
+    for mode in ("incremental", "full"):
+        again = sync(staging, crm, onec, mode=mode)
+        assert crm_writes(empty_contour) == writes, f"a {mode} run after convergence wrote something"
+        assert again["crm_update"] == 0
+        if mode == "incremental":
+            asked = len(onec_requests(empty_contour)) - seen
+            assert asked <= 5, f"a run where nothing changed asked 1C {asked} times"
+    assert deal_fields(crm, full)["pay_status"] == "paid"
+
+
+def test_an_advance_stays_paid_when_the_sale_comes(empty_contour: RunningContour, sqlite_staging: Staging):
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    party, deal = books.counterparty(), books.deal()
+    invoice = books.invoice(party, deal, "1200.00", "2026-11-02")
+    books.receipt(party, "1200.00", "2026-11-03", [("1200.00", invoice["Ref_Key"])])
+    sync(sqlite_staging, crm, onec)
+    assert deal_fields(crm, deal) == expect("paid", "1200.00", "2026-11-03", label("Счет", invoice))
+
+    sale = books.sale(party, deal, "1200.00", "2026-11-20")
+    sync(sqlite_staging, crm, onec)
+
+    both = f"{label('Счет', invoice)}; {label('Реализация', sale)}"
+    assert deal_fields(crm, deal) == expect("paid", "1200.00", "2026-11-03", both)
+
+
+def test_a_deal_with_a_sale_only_is_paid_against_it(empty_contour: RunningContour, sqlite_staging: Staging):
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    party, deal = books.counterparty(), books.deal()
+    sale = books.sale(party, deal, "700.00", "2026-11-20")
+    books.receipt(party, "300.00", "2026-11-25")
+
+    sync(sqlite_staging, crm, onec)
+
+    assert deal_fields(crm, deal) == expect(
+        "partially_paid", "300.00", "2026-11-25", label("Реализация", sale)
+    )
+
+
+def test_one_payment_for_two_invoices_is_split_by_its_breakdown(
+    empty_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    party, first, second = books.counterparty(), books.deal(), books.deal()
+    a = books.invoice(party, first, "1000.00", "2026-11-01")
+    b = books.invoice(party, second, "800.00", "2026-11-02")
+    books.receipt(party, "1500.00", "2026-11-09", [("1000.00", a["Ref_Key"]), ("500.00", b["Ref_Key"])])
+
+    sync(sqlite_staging, crm, onec)
+
+    assert deal_fields(crm, first) == expect("paid", "1000.00", "2026-11-09", label("Счет", a))
+    assert deal_fields(crm, second) == expect("partially_paid", "500.00", "2026-11-09", label("Счет", b))
+
+
+def test_a_receipt_without_a_breakdown_pays_the_oldest_unpaid_invoice_first(
+    empty_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    elsewhere = books.counterparty("ООО Посторонний")
+    books.invoice(elsewhere, books.deal(), "50.00")  # another counterparty's deal: not recomputed later
+    party, older, newer = books.counterparty(), books.deal(), books.deal()
+    new = books.invoice(party, newer, "600.00", "2026-11-05")
+    old = books.invoice(party, older, "400.00", "2026-11-01")
+    books.receipt(party, "500.00", "2026-11-10")
+
+    sync(sqlite_staging, crm, onec)
+
+    assert deal_fields(crm, older) == expect("paid", "400.00", "2026-11-10", label("Счет", old))
+    assert deal_fields(crm, newer) == expect("partially_paid", "100.00", "2026-11-10", label("Счет", new))
+
+    books.receipt(party, "500.00", "2026-11-12")  # the rest arrives: only this counterparty is recomputed
+    summary = sync(sqlite_staging, crm, onec)
+
+    assert summary["crm_update"] == 1
+    assert summary["onec_recomputed"] == 2, "only the deals of the receipt's counterparty are recomputed"
+    assert deal_fields(crm, newer) == expect("paid", "600.00", "2026-11-12", label("Счет", new))
+
+
+def test_unposted_and_deletion_marked_receipts_do_not_count(
+    empty_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    party, deal = books.counterparty(), books.deal()
+    invoice = books.invoice(party, deal, "900.00")
+    draft = books.receipt(party, "100.00", "2026-11-10", [("100.00", invoice["Ref_Key"])], post=False)
+    marked = books.receipt(party, "200.00", "2026-11-11", [("200.00", invoice["Ref_Key"])])
+    row = onec.get(RECEIPTS, marked, select=["DataVersion"])
+    onec.mark_deleted(RECEIPTS, marked, row["DataVersion"])
+
+    summary = sync(sqlite_staging, crm, onec)
+
+    assert summary["receipts_not_counted"] == 2
+    assert deal_fields(crm, deal) == expect("unpaid", "0.00", None, label("Счет", invoice))
+
+    onec.post_document(RECEIPTS, draft)  # the accountant posts the draft: now it counts
+    sync(sqlite_staging, crm, onec)
+    assert deal_fields(crm, deal) == expect("partially_paid", "100.00", "2026-11-10", label("Счет", invoice))
+
+
+def test_a_deletion_marked_invoice_clears_the_deal(empty_contour: RunningContour, sqlite_staging: Staging):
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    party, deal = books.counterparty(), books.deal()
+    invoice = books.invoice(party, deal, "900.00")
+    books.receipt(party, "900.00", "2026-11-10", [("900.00", invoice["Ref_Key"])])
+    sync(sqlite_staging, crm, onec)
+    assert deal_fields(crm, deal)["pay_status"] == "paid"
+
+    version = onec.get(INVOICES, invoice["Ref_Key"], select=["DataVersion"])["DataVersion"]
+    onec.mark_deleted(INVOICES, invoice["Ref_Key"], version)
+    sync(sqlite_staging, crm, onec)
+
+    assert deal_fields(crm, deal) == dict.fromkeys(FIELDS)
+
+
+def _one_paid_deal(books: Books) -> tuple[str, dict]:
+    party, deal = books.counterparty(), books.deal()
+    invoice = books.invoice(party, deal, "1000.00")
+    books.receipt(party, "400.00", "2026-11-10", [("400.00", invoice["Ref_Key"])])
+    books.receipt(party, "600.00", "2026-11-11", [("600.00", invoice["Ref_Key"])])
+    return deal, expect("paid", "1000.00", "2026-11-11", label("Счет", invoice))
+
+
+def test_a_missing_user_field_is_created_at_the_start(empty_contour: RunningContour, sqlite_staging: Staging):
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    deal, paid = _one_paid_deal(books)
+    sync(sqlite_staging, crm, onec)
+    [field] = crm.call("crm.deal.userfield.list", {"filter": {"FIELD_NAME": FIELDS["paid_date"]}})["result"]
+    crm.call("crm.deal.userfield.delete", {"id": field["ID"]}, write=True)
+
+    summary = sync(sqlite_staging, crm, onec)
+
+    assert summary["crm_fields_created"] == 1
+    assert deal_fields(crm, deal) == paid
+
+
+def test_a_field_the_portal_ignores_is_caught_by_the_read_back(
+    empty_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    deal, paid = _one_paid_deal(books)
+
+    def drop_the_field(step: str) -> None:  # someone deletes it between the check and the write
+        if step == "load_crm":
+            flt = {"FIELD_NAME": FIELDS["pay_status"]}
+            [field] = crm.call("crm.deal.userfield.list", {"filter": flt})["result"]
+            crm.call("crm.deal.userfield.delete", {"id": field["ID"]}, write=True)
+
+    summary = sync(sqlite_staging, crm, onec, before_step=drop_the_field)
+
+    assert summary["quarantined"] == 1
+    [held] = sqlite_staging.open_quarantine("payment")
+    assert held.external_id == f"deal:{deal}" and FIELDS["pay_status"] in held.reason_ru
+    assert pending_intents_total(sqlite_staging) == 0
+
+    summary = sync(sqlite_staging, crm, onec)  # the field is made again at the start, the deal written
+
+    assert summary["crm_fields_created"] == 1
+    assert deal_fields(crm, deal) == paid
+    assert not sqlite_staging.open_quarantine("payment")
+
+
+def test_a_crm_edit_of_the_status_is_overwritten_and_reported(
+    empty_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    deal, paid = _one_paid_deal(books)
+    sync(sqlite_staging, crm, onec)
+    crm.call("crm.deal.update", {"id": deal, "fields": {FIELDS["pay_status"]: "unpaid"}}, write=True)
+
+    summary = sync(sqlite_staging, crm, onec)
+
+    assert summary["conflicts"] == 1
+    assert deal_fields(crm, deal) == paid
+    [conflict] = sqlite_staging.open_conflicts("payment")
+    assert (conflict.field, conflict.crm_value, conflict.onec_value) == ("pay_status", "unpaid", "paid")
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_a_crash_at_any_kill_point_never_counts_a_payment_twice(
+    point: str, empty_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    deal, paid = _one_paid_deal(books)
+    other, other_paid = _one_paid_deal(books)
+    with pytest.raises(Killed):
+        sync(sqlite_staging, crm, onec, kill_hook=crash_at(point))
+    for _run in range(2):
+        sync(sqlite_staging, crm, onec)
+
+    assert deal_fields(crm, deal) == paid and deal_fields(crm, other) == other_paid
+    assert pending_intents_total(sqlite_staging) == 0
+    assert not sqlite_staging.open_quarantine("payment")
+    writes = crm_writes(empty_contour)
+    sync(sqlite_staging, crm, onec)
+    assert crm_writes(empty_contour) == writes
+
+
+def test_a_lost_answer_never_counts_a_payment_twice(private_contour: RunningContour, staging: Staging):
+    crm, onec = clients(private_contour)
+    books = Books(crm, onec)
+    deal, paid = _one_paid_deal(books)
+    sync(staging, crm, onec)  # the fields exist, the deal is paid
+    books.receipt(books.counterparty(), "10.00", "2026-11-12")  # unrelated: changes nothing of the deal
+    party, second = books.counterparty(), books.deal()
+    invoice = books.invoice(party, second, "500.00")
+    books.receipt(party, "500.00", "2026-11-13", [("500.00", invoice["Ref_Key"])])
+
+    def lose_the_write(step: str) -> None:  # the write batch is applied, its answer never arrives
+        if step == "load_crm":
+            private_contour.knobs("bitrix", fault_lost_answer_next=1, fault_lost_answer_on="batch")
+
+    lost = sync(staging, crm, onec, before_step=lose_the_write)
+
+    assert lost["crm_left_pending"] == 1 and lost["crm_update"] == 0
+    assert deal_fields(crm, second)["pay_status"] == "paid", "the lost write was made"
+    for _run in range(3):
+        sync(staging, crm, onec)
+
+    assert deal_fields(crm, second) == expect("paid", "500.00", "2026-11-13", label("Счет", invoice))
+    assert deal_fields(crm, deal) == paid
+    assert pending_intents_total(staging) == 0
+    assert not staging.open_quarantine("payment")
+    assert not staging.open_conflicts("payment"), "our own lost write is no CRM edit"
+
+
+def test_a_dry_run_creates_no_field_and_writes_nothing(
+    empty_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(empty_contour)
+    deal, _paid = _one_paid_deal(Books(crm, onec))
+    writes = crm_writes(empty_contour)
+
+    summary = sync(sqlite_staging, crm, onec, dry_run=True)
+
+    assert summary["dry_run"] is True
+    assert crm.call("crm.deal.userfield.list")["result"] == []
+    assert deal_fields(crm, deal) == dict.fromkeys(FIELDS)
+    assert crm_writes(empty_contour) == writes
