@@ -298,6 +298,44 @@ def test_a_deletion_marked_invoice_clears_the_deal(empty_contour: RunningContour
     assert deal_fields(crm, deal) == dict.fromkeys(FIELDS)
 
 
+def test_a_fully_paid_smart_invoice_moves_to_its_success_stage(
+    empty_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    [category] = crm.call("crm.category.list", {"entityTypeId": 31})["result"]["categories"]
+    flt = {"ENTITY_ID": f"SMART_INVOICE_STAGE_{category['id']}"}
+    [success] = [
+        s["STATUS_ID"]
+        for s in crm.call("crm.status.list", {"filter": flt})["result"]
+        if s["SEMANTICS"] == "S"
+    ]
+
+    def smart_invoice() -> dict:
+        return crm.call("crm.item.add", {"entityTypeId": 31, "fields": {"title": "Счёт"}}, write=True)[
+            "result"
+        ]["item"]
+
+    def stage(item: dict) -> str:
+        return crm.call("crm.item.get", {"entityTypeId": 31, "id": item["id"]})["result"]["item"]["stageId"]
+
+    paid, partly = smart_invoice(), smart_invoice()
+    party = books.counterparty()
+    for item, total, amount in ((paid, "300.00", "300.00"), (partly, "700.00", "500.00")):
+        tag = f"crm1c:invoice:{item['id']}"  # as sync_invoices tags a smart invoice's 1C invoice
+        made = books.invoice(party, "", total, Комментарий=tag)
+        books.receipt(party, amount, "2026-11-10", [(amount, made["Ref_Key"])])
+
+    summary = sync(sqlite_staging, crm, onec)
+
+    assert stage(paid) == success
+    assert stage(partly) == partly["stageId"] != success
+    assert summary["crm_update"] == 1
+    writes = crm_writes(empty_contour)
+    sync(sqlite_staging, crm, onec)
+    assert crm_writes(empty_contour) == writes
+
+
 def _one_paid_deal(books: Books) -> tuple[str, dict]:
     party, deal = books.counterparty(), books.deal()
     invoice = books.invoice(party, deal, "1000.00")

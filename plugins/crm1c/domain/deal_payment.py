@@ -14,8 +14,13 @@ allocated to those invoices by :func:`crm1c.domain.money.payments.allocate`; a d
 A deal with a sale but no invoice is paid against its sale(s); with both, the invoices are what is paid and
 the earliest posted sale is the shipment (what :class:`~crm1c.domain.money.payments.Settlement` calls an
 advance is paid before it). Deletion-marked invoices and sales are left out; unposted or deletion-marked
-receipts never count (``allocate``). The documents of smart invoices (``crm1c:invoice:``) take their share of
-the payments like any invoice, but no deal record is made for them here.
+receipts never count (``allocate``).
+
+A smart invoice (``crm1c:invoice:<ID>``, ``crm.item`` entityTypeId 31) gets a record of its own, keyed
+``invoice:<ID>``: its documents take their share of the payments like a deal's, and what reaches the CRM is
+``paid_stage`` alone — fully paid (``paid`` or ``overpaid``) moves it to its category's success stage. It is
+never moved back (a payment cancelled later is for a person to see); a smart invoice taken out of the success
+stage in the CRM while 1C says it is paid is reported as a conflict and moved again.
 
 1C is the master of all four fields: the merge never writes 1C, and a CRM edit of one is reported as a
 conflict and overwritten (as nomenclature does, :mod:`crm1c.domain.product`).
@@ -41,6 +46,9 @@ from crm1c.domain.systems import ZERO_GUID
 
 #: The fields 1C owns and the CRM deal shows (what makes two records equal).
 SYNCED = ("document", "pay_status", "paid_sum", "paid_date")
+#: A smart invoice's record is keyed with this prefix (a deal's is its bare id).
+SMART_INVOICE = "invoice:"
+PAID = ("paid", "overpaid")
 STATUSES = ("unpaid", "partially_paid", "paid", "overpaid")
 RECEIPTS = "Document_ПоступлениеНаРасчетныйСчет"
 INVOICES = "Document_СчетНаОплатуПокупателю"
@@ -50,13 +58,16 @@ _LABELS = {INVOICES: "Счет", SALES: "Реализация"}
 
 
 class DealPayment(BaseModel):
-    """One deal's payment feedback; ``deal_id`` is the identity on both sides."""
+    """One deal's (or smart invoice's) payment feedback; ``deal_id`` is the identity on both sides: the
+    deal id, or ``invoice:<ID>`` for a smart invoice. ``paid_stage``: a smart invoice's only synced value
+    (1C: fully paid; the CRM: in its success stage); None for a deal."""
 
     deal_id: str | None = None
     document: str | None = None
     pay_status: str | None = None
     paid_sum: Decimal | None = None
     paid_date: date | None = None
+    paid_stage: bool | None = None
     deleted: bool = False
     crm_id: str | None = None
     onec_ref: str | None = None
@@ -72,7 +83,11 @@ def identity_key(record: DealPayment) -> str | None:
 
 
 def content_hash(record: DealPayment) -> str:
-    return hashing.content_hash({f: getattr(record, f) for f in SYNCED})
+    return hashing.content_hash({f: getattr(record, f) for f in (*SYNCED, "paid_stage")})
+
+
+def is_smart_invoice(record: DealPayment) -> bool:
+    return (record.deal_id or "").startswith(SMART_INVOICE)
 
 
 def validate(record: DealPayment, _mapping: Any) -> list[Issue]:
@@ -104,7 +119,10 @@ def merge(
     document for gets its fields cleared; a CRM edit of a field becomes a conflict and is overwritten."""
     if onec is None or crm is None or crm.deleted:
         return OneWayMerge(onec or crm or DealPayment())
-    want = CLEARED if onec.deleted else {f: getattr(onec, f) for f in SYNCED}
+    if is_smart_invoice(onec):  # only ever forward, to the success stage
+        want: Mapping[str, Any] = {"paid_stage": True} if onec.paid_stage and not onec.deleted else {}
+    else:
+        want = CLEARED if onec.deleted else {f: getattr(onec, f) for f in SYNCED}
     merged = onec.model_copy(update={**want, "crm_id": crm.crm_id, "deleted": False})
     to_crm, conflicts = follow(base, crm, want)
     return OneWayMerge(merged, to_crm=to_crm, conflicts=conflicts)
@@ -158,7 +176,7 @@ def deal_payments(docs: Documents) -> tuple[dict[str, DealPayment], tuple[Issue,
                 by_owner.setdefault(owner, {INVOICES: [], SALES: []})[entity_set].append(row)
     payable: list[DealInvoice] = []
     for (kind, owner_id), own in by_owner.items():
-        key = f"{kind}:{owner_id}" if kind != "deal" else owner_id
+        key = f"{SMART_INVOICE}{owner_id}" if kind != "deal" else owner_id
         shipped = min((_day(r) for r in own[SALES] if r.get("Posted")), default=None)
         for row in own[INVOICES] or own[SALES]:  # a deal without an invoice is paid against its sales
             payable.append(
@@ -174,9 +192,8 @@ def deal_payments(docs: Documents) -> tuple[dict[str, DealPayment], tuple[Issue,
             )
     report = allocate((Receipt.from_odata(r) for r in docs.receipts), payable)
     out: dict[str, DealPayment] = {}
-    for (kind, deal_id), own in by_owner.items():
-        if kind != "deal":
-            continue
+    for (kind, owner_id), own in by_owner.items():
+        deal_id = owner_id if kind == "deal" else f"{SMART_INVOICE}{owner_id}"
         settled = report.deals.get(deal_id)
         labels = [
             label(entity_set, row)
@@ -189,11 +206,17 @@ def deal_payments(docs: Documents) -> tuple[dict[str, DealPayment], tuple[Issue,
             pay_status=settled.status if settled else "unpaid",
             paid_sum=settled.paid if settled else ZERO,
             paid_date=settled.last_payment if settled else None,
+            paid_stage=(settled is not None and settled.status in PAID) if kind != "deal" else None,
             crm_id=deal_id,
         )
     return out, report.notes
 
 
 def deals_named(rows: Iterable[Mapping[str, Any]]) -> set[str]:
-    """The deal ids the invoices and sales among ``rows`` name (deletion-marked ones too)."""
-    return {t[1] for r in rows if (t := tagged(r.get("Комментарий"))) is not None and t[0] == "deal"}
+    """The records the invoices and sales among ``rows`` name (deletion-marked ones too): deal ids, and
+    ``invoice:<ID>`` for smart invoices."""
+    return {
+        t[1] if t[0] == "deal" else f"{SMART_INVOICE}{t[1]}"
+        for r in rows
+        if (t := tagged(r.get("Комментарий"))) is not None
+    }

@@ -8,9 +8,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Param
+from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
 from crm1c.sync.entities import EntityRef
+
+
+def after_entities(*upstream: EntityRef, cron: str) -> AssetOrTimeSchedule:
+    """Run when any ``upstream`` entity publishes its asset, and on ``cron`` too: Airflow starts no
+    asset-triggered run on unpause, so a paused entity catches up on its time schedule when resumed."""
+    assets = Asset(upstream[0].asset_uri)
+    for ref in upstream[1:]:
+        assets = assets | Asset(ref.asset_uri)  # type: ignore[assignment]
+    return AssetOrTimeSchedule(timetable=CronTriggerTimetable(cron, timezone="UTC"), assets=assets)
 
 
 def entity_dag_settings(ref: EntityRef, *, schedule: Any, doc_md: str | None) -> dict[str, Any]:

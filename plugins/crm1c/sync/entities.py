@@ -58,6 +58,18 @@ def _nomenclature_mapping() -> Any:
     return load_nomenclature_mapping()
 
 
+def _invoices_spec() -> EntitySpec:
+    from crm1c.sync.invoices.spec import INVOICES_SPEC
+
+    return INVOICES_SPEC
+
+
+def _invoices_mapping() -> Any:
+    from crm1c.mapping.invoices import load_invoice_mapping
+
+    return load_invoice_mapping()
+
+
 _ENTITIES: dict[str, EntityRef] = {
     ref.name: ref
     for ref in (
@@ -74,6 +86,13 @@ _ENTITIES: dict[str, EntityRef] = {
             asset_uri="crm1c://nomenclature",
             load_mapping=_nomenclature_mapping,
             spec=_nomenclature_spec,
+        ),
+        EntityRef(
+            name="invoices",
+            key="invoice",
+            asset_uri="crm1c://invoices",
+            load_mapping=_invoices_mapping,
+            spec=_invoices_spec,
         ),
     )
 }

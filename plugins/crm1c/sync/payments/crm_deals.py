@@ -10,7 +10,8 @@ Then only the deals that matter are read: the ids the 1C side knows (its records
 ones whose documents are gone, whose fields are to be cleared), 50 ids per ``crm.deal.list`` and 50 listings
 per batch request — ⌈N / 2 500⌉ requests for N deals, every run (a CRM edit of a field must be seen to be
 overwritten; ``DATE_MODIFY`` filtering would not save a request, the ids are the filter). A deal that is not
-returned is gone from the CRM (tombstoned; nothing is written for it).
+returned is gone from the CRM (tombstoned; nothing is written for it). The smart invoices 1C knows are read
+the same way (``crm.item.list``, :mod:`crm1c.sync.payments.crm_invoices`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from decimal import Decimal
 from typing import Any
 
 from crm1c.clients.bitrix24_batch import BatchResult
-from crm1c.domain.deal_payment import DealPayment
+from crm1c.domain.deal_payment import SMART_INVOICE, DealPayment
 from crm1c.domain.money.numbers import exact, kopecks
 from crm1c.staging import SeenInput
-from crm1c.sync.payments.records import KEY, crm_deal_seen, deal_of
+from crm1c.sync.payments.crm_invoices import read_invoices
+from crm1c.sync.payments.records import KEY, crm_record_seen, deal_of
 from crm1c.sync.runtime import Progress, SyncEnv, log
 
 #: The user field type of each value (``crm.deal.userfield.add`` ``USER_TYPE_ID``).
@@ -116,39 +118,52 @@ def _definition(value: str, name: str) -> dict[str, Any]:
 
 
 def read_deals(env: SyncEnv, mode: str) -> None:
-    """The fields' values of every deal the 1C side knows (``mode`` changes nothing: always all of them)."""
+    """The fields' values of every deal the 1C side knows, and the stage of every smart invoice it knows
+    (``mode`` changes nothing: always all of them)."""
     ensure_fields(env)
     names = field_names(env)
     progress = Progress("extract_crm")
-    wanted = [deal_of(i) for i, _v, _deleted in env.staging.seen_versions("onec", KEY)]
-    select = ["ID", "DATE_MODIFY", *names.values()]
+    known = [deal_of(i) for i, _v, _deleted in env.staging.seen_versions("onec", KEY)]
+    deals = [k for k in known if not k.startswith(SMART_INVOICE)]
+    invoices = [k for k in known if k.startswith(SMART_INVOICE)]
     per_request = IDS_PER_LIST * LISTS_PER_BATCH
-    for start in range(0, len(wanted), per_request):
-        part = wanted[start : start + per_request]
-        groups = [part[k : k + IDS_PER_LIST] for k in range(0, len(part), IDS_PER_LIST)]
-        commands = {
-            f"d{n}": ("crm.deal.list", {"filter": {"@ID": group}, "select": select, "start": -1})
-            for n, group in enumerate(groups)
-        }
-
-        def parse(result: BatchResult, commands: dict = commands) -> list[dict]:
-            rows: list[dict] = []
-            for key in commands:
-                if key in result.errors:
-                    raise result.errors[key]
-                rows += result.results.get(key) or []
-            return rows
-
-        rows = env.crm.batch_read(commands, parse)
-        records = [crm_seen(row, names) for row in rows]
-        result = env.staging.upsert_seen("crm", KEY, records)
+    for start in range(0, len(deals), per_request):
+        part = deals[start : start + per_request]
+        rows = _deal_rows(env, part, ["ID", "DATE_MODIFY", *names.values()])
         found = {str(row["ID"]) for row in rows}
-        gone = env.staging.mark_deleted("crm", KEY, [d for d in part if d not in found])
-        env.count("crm_read", len(records))
-        env.count("crm_changed", len(result.to_sync))
-        env.count("crm_deleted", len(gone))
-        progress.advance(len(records))
+        _store(env, [crm_seen(row, names) for row in rows], [d for d in part if d not in found], progress)
+    for start in range(0, len(invoices), per_request):
+        _store(env, *read_invoices(env, invoices[start : start + per_request]), progress)
     progress.finish()
+
+
+def _deal_rows(env: SyncEnv, ids: list[str], select: list[str]) -> list[dict]:
+    """The deals ``ids`` (up to 2 500): one batch request of ``crm.deal.list`` by 50 IDs each."""
+    groups = [ids[k : k + IDS_PER_LIST] for k in range(0, len(ids), IDS_PER_LIST)]
+    commands = {
+        f"d{n}": ("crm.deal.list", {"filter": {"@ID": group}, "select": select, "start": -1})
+        for n, group in enumerate(groups)
+    }
+
+    def parse(result: BatchResult) -> list[dict]:
+        rows: list[dict] = []
+        for key in commands:
+            if key in result.errors:
+                raise result.errors[key]
+            rows += result.results.get(key) or []
+        return rows
+
+    return env.crm.batch_read(commands, parse)
+
+
+def _store(env: SyncEnv, records: list[SeenInput], missing: list[str], progress: Progress) -> None:
+    """Store what was read; what was asked for and not found is gone from the CRM (tombstoned)."""
+    result = env.staging.upsert_seen("crm", KEY, records)
+    gone = env.staging.mark_deleted("crm", KEY, missing)
+    env.count("crm_read", len(records))
+    env.count("crm_changed", len(result.to_sync))
+    env.count("crm_deleted", len(gone))
+    progress.advance(len(records))
 
 
 def values(row: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
@@ -165,7 +180,7 @@ def values(row: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
 def crm_seen(row: dict[str, Any], names: dict[str, str], *, dirty: bool = True) -> SeenInput:
     deal_id = str(row["ID"])
     record = DealPayment(deal_id=deal_id, crm_id=deal_id, **values(row, names))
-    return crm_deal_seen(row, record, dirty=dirty)
+    return crm_record_seen(deal_id, row, row.get("DATE_MODIFY"), record, dirty=dirty)
 
 
 def wire(value: str, data: Any) -> Any:

@@ -1,4 +1,5 @@
-"""Writes a deal's payment fields with ``crm.deal.update`` and reads them back in the same batch request.
+"""Writes a deal's payment fields with ``crm.deal.update`` and reads them back in the same batch request;
+moves a fully paid smart invoice to its category's success stage (``crm.item.update``, read back too).
 
 Each intent is two commands: the update of the changed fields and a ``crm.deal.get`` right after it (the
 commands of a batch run in order). ``crm.deal.update`` answers ``true`` for a field the portal does not
@@ -15,11 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm1c.domain.deal_payment import DealPayment
+from crm1c.domain.deal_payment import SMART_INVOICE, DealPayment
 from crm1c.domain.issues import Issue, IssueError
 from crm1c.staging import WriteIntent
 from crm1c.sync.engine.load_crm import failed
 from crm1c.sync.payments.crm_deals import crm_seen, field_names, stuck, wire
+from crm1c.sync.payments.crm_invoices import ENTITY_TYPE, SUCCESS, invoice_seen, number
 from crm1c.sync.runtime import SyncEnv
 from crm1c.sync.spec import Current, Outcome
 
@@ -43,6 +45,8 @@ class CrmDealWriter:
                     "The deal is not in the CRM: payments are only written to an existing deal",
                 )
             )
+        if intent.target_id.startswith(SMART_INVOICE):
+            return _stage_commands(intent, n, current)
         names, record = field_names(env), _merged(intent)
         fields = {names[f]: wire(f, getattr(record, f)) for f in intent.payload["fields"] if f in names}
         return {
@@ -62,12 +66,17 @@ class CrmDealWriter:
     ) -> Outcome:
         if f"u{n}" in result.errors:
             return failed(result.errors[f"u{n}"])
-        if f"g{n}" in result.errors or not isinstance(result.results.get(f"g{n}"), dict):
+        answer = result.results.get(f"g{n}")
+        if f"g{n}" in result.errors or not isinstance(answer, dict):
             error = result.errors.get(f"g{n}")
-            return Outcome(retry=f"the deal could not be read back: {error or 'no answer'}")
-        names, record, row = field_names(env), _merged(intent), result.results[f"g{n}"]
+            return Outcome(retry=f"the record could not be read back: {error or 'no answer'}")
+        if (intent.target_id or "").startswith(SMART_INVOICE):
+            return _stage_outcome(intent, answer.get("item") or {}, commands[f"u{n}"][1]["fields"]["stageId"])
+        names, record = field_names(env), _merged(intent)
         ignored = [
-            f for f in intent.payload["fields"] if f in names and not stuck(f, row, names, getattr(record, f))
+            f
+            for f in intent.payload["fields"]
+            if f in names and not stuck(f, answer, names, getattr(record, f))
         ]
         if ignored:
             shown = ", ".join(names[f] for f in ignored)
@@ -81,7 +90,41 @@ class CrmDealWriter:
                     "field (or it has another type); the next run creates it",
                 )
             )
-        return Outcome(target_id=intent.target_id, seen=crm_seen(row, names, dirty=False))
+        return Outcome(target_id=intent.target_id, seen=crm_seen(answer, names, dirty=False))
+
+
+def _stage_commands(intent: WriteIntent, n: int, current: Current) -> dict:
+    """A fully paid smart invoice to its category's success stage, and the item read back."""
+    seen = current.get(intent.target_id or "")
+    success = seen.raw.get(SUCCESS) if seen is not None else None
+    if not success:
+        raise IssueError(
+            Issue(
+                "paid_stage",
+                "no_success_stage",
+                f"У направления счёта {intent.target_id} нет успешной стадии (crm.status.list, SEMANTICS S)",
+                f"The category of smart invoice {intent.target_id} has no success stage (SEMANTICS S)",
+            )
+        )
+    item = {"entityTypeId": ENTITY_TYPE, "id": number(intent.target_id or "")}
+    return {
+        f"u{n}": ("crm.item.update", {**item, "fields": {"stageId": success}}),
+        f"g{n}": ("crm.item.get", item),
+    }
+
+
+def _stage_outcome(intent: WriteIntent, item: dict, success: str) -> Outcome:
+    stage = item.get("stageId")
+    if stage != success:
+        return Outcome(
+            issue=Issue(
+                "paid_stage",
+                "crm_stage_refused",
+                f"Счёт {intent.target_id} оплачен, но Битрикс24 оставил его на стадии {stage}",
+                f"Smart invoice {intent.target_id} is paid but Bitrix24 kept it in stage {stage}",
+            )
+        )
+    return Outcome(target_id=intent.target_id, seen=invoice_seen(item, success, dirty=False))
 
 
 def _merged(intent: WriteIntent) -> DealPayment:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm1c.domain.deal_payment import DealPayment, content_hash, counterparty_of, identity_key
+from crm1c.domain.deal_payment import (
+    SMART_INVOICE,
+    DealPayment,
+    content_hash,
+    counterparty_of,
+    identity_key,
+)
 from crm1c.staging import SeenInput
 from crm1c.sync.engine.records import seen_input
 
@@ -18,11 +24,13 @@ DEAL_PREFIX = "deal:"
 
 
 def onec_id(deal_id: str) -> str:
-    """The external id of a deal's 1C-side record (a synthetic record: no 1C object has it)."""
-    return f"{DEAL_PREFIX}{deal_id}"
+    """The external id of a deal's 1C-side record (a synthetic record: no 1C object has it): ``deal:<ID>``;
+    a smart invoice's is its key, ``invoice:<ID>``."""
+    return deal_id if deal_id.startswith(SMART_INVOICE) else f"{DEAL_PREFIX}{deal_id}"
 
 
 def deal_of(external_id: str) -> str:
+    """The record's key (a deal id or ``invoice:<ID>``) from its 1C-side external id."""
     return external_id.removeprefix(DEAL_PREFIX)
 
 
@@ -33,8 +41,11 @@ def deal_seen(record: DealPayment, *, dirty: bool = True) -> SeenInput:
     return _seen(external_id, record.model_dump(mode="json"), None, record, dirty)
 
 
-def crm_deal_seen(row: dict[str, Any], record: DealPayment, *, dirty: bool = True) -> SeenInput:
-    return _seen(str(row["ID"]), row, row.get("DATE_MODIFY"), record, dirty)
+def crm_record_seen(
+    external_id: str, row: dict[str, Any], version: Any, record: DealPayment, *, dirty: bool = True
+) -> SeenInput:
+    """The staging row of a CRM deal (external id: its ID) or smart invoice (``invoice:<ID>``)."""
+    return _seen(external_id, row, version, record, dirty)
 
 
 def doc_seen(row: dict[str, Any]) -> SeenInput:

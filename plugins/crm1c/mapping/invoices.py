@@ -1,0 +1,43 @@
+"""``include/mappings/invoices.yaml``, validated: which deal stage makes which 1C document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from crm1c import datafile
+
+DEFAULT_INVOICE_MAPPING = datafile.MAPPINGS_DIR / "invoices.yaml"
+DocumentKind = Literal["invoice", "sale"]
+
+
+class InvoiceMappingError(datafile.DataFileError):
+    """An invoice mapping that cannot be used; ``problems`` lists ``"<key path>: <what>"`` lines."""
+
+
+class DealStages(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    categories: dict[int, dict[str, tuple[DocumentKind, ...]]] = Field(min_length=1)
+
+
+class InvoiceMapping(BaseModel):
+    """``deals.categories``: funnel → stage → the documents a deal there has."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: Literal[1] = 1
+    deals: DealStages
+    contract_name: str = Field(default="Основной договор", min_length=1)
+    organization: str | None = None
+
+    def documents_for(self, category: int, stage: str) -> tuple[DocumentKind, ...]:
+        """The documents a deal of funnel ``category`` has at ``stage`` (none: not yet, or not mapped)."""
+        return self.deals.categories.get(category, {}).get(stage, ())
+
+
+def load_invoice_mapping(path: str | Path = DEFAULT_INVOICE_MAPPING) -> InvoiceMapping:
+    """Read and validate the invoice mapping (at task start, not at DAG parse time)."""
+    return datafile.load(path, InvoiceMapping, InvoiceMappingError)

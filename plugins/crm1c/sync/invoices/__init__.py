@@ -1,0 +1,1 @@
+"""Deals in the CRM → 1C documents (payment invoices and sales)."""

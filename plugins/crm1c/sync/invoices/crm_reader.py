@@ -1,0 +1,205 @@
+"""Deals from Bitrix24 as the 1C documents they define (one record per deal and document kind).
+
+Incremental by ``DATE_MODIFY`` (with the overlap window). For each deal at a stage the mapping names, or
+with documents already, its product rows (``crm.deal.productrows.get``) and stage history
+(``crm.stagehistory.list``: the date the deal reached the stage is the document's date, never
+``MOVED_TIME``) are read in batch requests, and each document is computed with 1C's row arithmetic
+(:mod:`crm1c.domain.money.documents`). A deal at a failed stage cancels its documents. What the document
+needs from the other entities comes from staging: the counterparty's and the items' 1C references. A deal
+held for something that was missing (an item not synced yet, say) is read again on every run, so it goes
+as soon as that is fixed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from crm1c.clients.bitrix24_batch import BatchResult
+from crm1c.domain.issues import Issue, IssueError
+from crm1c.domain.money import currency as currencies
+from crm1c.domain.money import vat
+from crm1c.domain.money.documents import OnecItem, deal_document
+from crm1c.domain.product import Product
+from crm1c.domain.sales_document import SalesDocument, record_id
+from crm1c.staging import SeenInput
+from crm1c.sync.engine import cursors
+from crm1c.sync.engine.cursors import later
+from crm1c.sync.invoices.records import KEY, canonical_rows, crm_seen
+from crm1c.sync.runtime import Progress, SyncEnv, log
+
+SELECT = [
+    "ID",
+    "TITLE",
+    "CATEGORY_ID",
+    "STAGE_ID",
+    "STAGE_SEMANTIC_ID",
+    "COMPANY_ID",
+    "CURRENCY_ID",
+    "DATE_MODIFY",
+]
+KINDS = ("invoice", "sale")
+DEALS_PER_BATCH = 25  # two commands each: product rows and stage history
+COUNTERPARTY, NOMENCLATURE = "counterparty", "nomenclature"
+
+
+def read_deals(env: SyncEnv, mode: str) -> None:
+    """Deals changed since the cursor (all on a full run) and the deals held last time, into staging."""
+    progress = Progress("extract_crm")
+    reader = _DealReader(env)
+    flt: dict[str, Any] = {}
+    if (since := cursors.since(env, KEY, mode)) is not None:
+        flt[">=DATE_MODIFY"] = since
+    mark, listed = None, set()
+    for page in env.crm.iter_list_batched("crm.deal.list", filter=flt, select=SELECT):
+        reader.store(page)
+        progress.advance(len(page))
+        for deal in page:
+            mark = later(mark, deal.get("DATE_MODIFY"))
+            listed.add(str(deal["ID"]))
+    held = {q.external_id.split(":")[0] for q in env.staging.open_quarantine(KEY) if q.system == "crm"}
+    again = sorted(held - listed, key=int)
+    for start in range(0, len(again), 50):
+        reader.store(
+            env.crm.call("crm.deal.list", {"filter": {"ID": again[start : start + 50]}, "select": SELECT})[
+                "result"
+            ]
+        )
+    if held:  # planned again: what held them (a rate, a closed period) may be there now
+        env.staging.set_dirty("crm", KEY, [q.external_id for q in env.staging.open_quarantine(KEY)], True)
+    if mark is not None:
+        cursors.stage(env, KEY, mark)
+    if mode == "full":  # documents of deals that are gone are cancelled
+        known = {r.external_id for r in env.staging.seen_records("crm", KEY)}
+        gone = [i for i in known if i.split(":")[0] not in listed]
+        env.count("crm_deleted", len(env.staging.mark_deleted("crm", KEY, gone)))
+    progress.finish()
+
+
+class _DealReader:
+    """Turns pages of deals into document records; what every deal needs is read once per step."""
+
+    def __init__(self, env: SyncEnv) -> None:
+        self.env = env
+        self.vat = vat.load_vat_table()
+        self.currencies = currencies.load_currency_table()
+        self.items: dict[str, OnecItem | None] = {}
+
+    def store(self, deals: list[dict]) -> None:
+        env, wanted = self.env, []
+        cancelled: list[str] = []
+        for deal in deals:
+            deal_id = str(deal["ID"])
+            existing = [
+                k for k in KINDS if env.staging.get_seen("crm", KEY, record_id(deal_id, k)) is not None
+            ]
+            if deal.get("STAGE_SEMANTIC_ID") == "F":
+                cancelled += [record_id(deal_id, k) for k in existing]
+                continue
+            mapped = env.mapping.documents_for(int(deal.get("CATEGORY_ID") or 0), str(deal.get("STAGE_ID")))
+            kinds = [k for k in KINDS if k in mapped or k in existing]
+            if kinds:
+                wanted.append((deal, kinds))
+        if cancelled:
+            env.count("crm_cancelled", len(env.staging.mark_deleted("crm", KEY, cancelled)))
+        for start in range(0, len(wanted), DEALS_PER_BATCH):
+            part = wanted[start : start + DEALS_PER_BATCH]
+            rows, history = self._details([str(d["ID"]) for d, _ in part])
+            records = [
+                self._record(deal, kind, rows[str(deal["ID"])], history[str(deal["ID"])])
+                for deal, kinds in part
+                for kind in kinds
+            ]
+            result = env.staging.upsert_seen("crm", KEY, records)
+            env.count("crm_read", len(records))
+            env.count("crm_changed", len(result.to_sync))
+
+    def _details(self, ids: list[str]) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
+        """Product rows and stage history of up to 25 deals, in one batch request."""
+        commands: dict[str, Any] = {}
+        for n, deal_id in enumerate(ids):
+            commands[f"r{n}"] = ("crm.deal.productrows.get", {"id": deal_id})
+            history = {"filter": {"OWNER_ID": deal_id}, "order": {"ID": "ASC"}}
+            commands[f"h{n}"] = ("crm.stagehistory.list", {"entityTypeId": 2, **history})
+
+        def parse(result: BatchResult) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
+            for key in commands:
+                if key in result.errors:
+                    raise result.errors[key]
+            rows = {i: list(result.results.get(f"r{n}") or []) for n, i in enumerate(ids)}
+            history = {
+                i: list((result.results.get(f"h{n}") or {}).get("items") or []) for n, i in enumerate(ids)
+            }
+            return rows, history
+
+        return self.env.crm.batch_read(commands, parse)
+
+    def _record(self, deal: dict, kind: str, rows: list[dict], history: list[dict]) -> SeenInput:
+        deal_id = str(deal["ID"])
+        raw = {**deal, "@rows": rows, "@history": history}
+        return crm_seen(record_id(deal_id, kind), raw, lambda: self._document(deal, kind, rows, history))
+
+    def _document(self, deal: dict, kind: str, rows: list[dict], history: list[dict]) -> SalesDocument:
+        """The document the deal defines; what is missing raises IssueError (the record is held)."""
+        deal_id = str(deal["ID"])
+        on = self._date(deal, kind, history)
+        link = self.env.staging.xref_by_crm(COUNTERPARTY, str(deal.get("COMPANY_ID") or ""))
+        if link is None:
+            raise IssueError(
+                Issue(
+                    "counterparty",
+                    "counterparty_not_synced",
+                    f"Сделка {deal_id}: компания {deal.get('COMPANY_ID') or '—'} ещё не выгружена в 1С",
+                    f"Deal {deal_id}: company {deal.get('COMPANY_ID') or '—'} is not in 1C yet",
+                )
+            )
+        code = self.currencies.onec_code(str(deal.get("CURRENCY_ID") or "RUB"))
+        conversion = deal_document(deal_id, rows, kind, on, self._item, self.vat)  # type: ignore[arg-type]
+        if conversion.document is None:
+            first = conversion.issues[0]
+            reasons_ru = "; ".join(i.reason_ru for i in conversion.issues)
+            reasons_en = "; ".join(i.reason_en for i in conversion.issues)
+            raise IssueError(Issue(first.field, first.code, reasons_ru, reasons_en))
+        doc = conversion.document
+        for note in doc.notes:
+            log.info("deal %s, %s: %s", deal_id, kind, note.reason_en)
+        tables = doc.tables()
+        return SalesDocument(
+            kind=kind,  # type: ignore[arg-type]
+            on=on,
+            counterparty=link.onec_id,
+            currency=code,
+            includes_vat=doc.includes_vat,
+            operation=doc.operation,
+            goods=canonical_rows(kind, "Товары", tables.get("Товары", [])),
+            services=canonical_rows(kind, "Услуги", tables.get("Услуги", [])),
+            total=doc.total,
+            crm_id=record_id(deal_id, kind),
+        )
+
+    def _date(self, deal: dict, kind: str, history: list[dict]) -> date:
+        """When the deal first reached a stage that makes ``kind`` (else its current stage, else today)."""
+        category = int(deal.get("CATEGORY_ID") or 0)
+        reached = [
+            h for h in history if kind in self.env.mapping.documents_for(category, str(h.get("STAGE_ID")))
+        ]
+        for entry in reached or [h for h in history if h.get("STAGE_ID") == deal.get("STAGE_ID")]:
+            return datetime.fromisoformat(str(entry["CREATED_TIME"])).date()
+        return self.env.today()
+
+    def _item(self, product_id: str) -> OnecItem | None:
+        """The synced 1C item of a CRM product (None: not synced yet)."""
+        if product_id not in self.items:
+            self.items[product_id] = _item(self.env, product_id)
+        return self.items[product_id]
+
+
+def _item(env: SyncEnv, product_id: str) -> OnecItem | None:
+    link = env.staging.xref_by_crm(NOMENCLATURE, product_id)
+    seen = env.staging.get_seen("onec", NOMENCLATURE, link.onec_id) if link is not None else None
+    if link is None or seen is None or not isinstance(seen.normalised, Mapping):
+        return None
+    item = Product(**{k: v for k, v in seen.normalised.items() if k in Product.model_fields})
+    unit_key = seen.raw.get("ЕдиницаИзмерения_Key") if isinstance(seen.raw, Mapping) else None
+    return OnecItem(link.onec_id, item.service, item.unit, unit_key)

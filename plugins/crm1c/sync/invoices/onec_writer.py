@@ -1,0 +1,204 @@
+"""Documents into 1C: ``Document_СчетНаОплатуПокупателю`` and ``Document_РеализацияТоваровУслуг``, one per
+request in the engine's pool, always unposted (posting belongs to the postings entity).
+
+A create fills what the deal does not say: the organisation, the buyer contract (the counterparty's
+«СПокупателем» contract, created as «Основной договор» when there is none), the currency reference and its
+rate for the document date (a missing rate holds the document: never 1.0), and the sale's link to the
+deal's invoice. The ``Комментарий`` tag (``crm1c:deal:<ID>``) lets a retry find a document an interrupted
+attempt created. A cancellation is a deletion mark, never a physical delete.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime, time
+from typing import Any
+
+from crm1c.clients.odata_filter import F, guid
+from crm1c.domain.issues import DependencyPending, Issue, IssueError
+from crm1c.domain.money import currency as currencies
+from crm1c.domain.money.documents import ITEM_TYPE
+from crm1c.domain.money.numbers import exact
+from crm1c.domain.sales_document import SalesDocument, record_id, tag_of
+from crm1c.staging import SeenInput, WriteIntent
+from crm1c.sync.engine.onec_scan import SET
+from crm1c.sync.invoices.records import EMPTY_REF, KEY, NUMBERS, SET_OF_KIND, onec_seen
+from crm1c.sync.runtime import SyncEnv
+
+CONTRACTS = "Catalog_ДоговорыКонтрагентов"
+ORGANIZATIONS = "Catalog_Организации"
+CURRENCIES = "Catalog_Валюты"
+RATES = "InformationRegister_КурсыВалют"
+BASE_CURRENCY = "643"
+HEADER = {"on": "Date", "counterparty": "Контрагент_Key", "includes_vat": "СуммаВключаетНДС"}
+HEADER |= {"operation": "ВидОперации", "total": "СуммаДокумента"}
+
+
+def currency_refs(env: SyncEnv) -> dict[str, str]:
+    """``Catalog_Валюты`` Ref_Key → Code, read once per step."""
+    rows = env.once("onec_currencies", lambda: env.onec.list_all(CURRENCIES, ["Ref_Key", "Code"]))
+    return {str(r["Ref_Key"]): str(r["Code"]).strip() for r in rows}
+
+
+def odata_rows(kind: str, table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Comparable rows back into what 1C's OData takes (numbers as Decimal, empty references left out)."""
+    out = []
+    for row in rows:
+        sent = {k: exact(v) if k in NUMBERS else v for k, v in row.items() if v != EMPTY_REF}
+        if kind == "invoice" and "Номенклатура" in sent:
+            sent["Номенклатура_Type"] = ITEM_TYPE
+        out.append(sent)
+    return out
+
+
+class OneCDocumentWriter:
+    """The :class:`~crm1c.sync.spec.OneCWriter` of sales documents."""
+
+    def __init__(self) -> None:
+        self._contract_locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def entity_set(self, merged: SalesDocument | None) -> str:
+        return SET_OF_KIND[(merged.kind if merged is not None else None) or "invoice"]
+
+    def body(
+        self, env: SyncEnv, intent: WriteIntent, doc: SalesDocument, current: dict | None
+    ) -> dict[str, Any]:
+        fields = set(intent.payload["fields"]) if current is not None else set(HEADER) | {"goods", "services"}
+        if current is not None and fields == {"deleted"}:
+            return {"DeletionMark": True}
+        body: dict[str, Any] = {}
+        for name, prop in HEADER.items():
+            if name in fields:
+                value = getattr(doc, name)
+                body[prop] = datetime.combine(value, time()).isoformat() if isinstance(value, date) else value
+        if "total" in body:
+            body["СуммаДокумента"] = doc.total
+        if "goods" in fields or "services" in fields:
+            body["Товары"] = odata_rows(doc.kind or "", "Товары", doc.goods)
+            if doc.kind == "sale":
+                body["Услуги"] = odata_rows("sale", "Услуги", doc.services)
+        if current is None or fields & {"currency", "on"}:
+            body |= self._currency(env, doc)
+        if current is None:
+            body |= self._new_document(env, doc)
+        return body
+
+    def _new_document(self, env: SyncEnv, doc: SalesDocument) -> dict[str, Any]:
+        organization = _organization(env)
+        head = {"Организация_Key": organization, "Комментарий": tag_of(doc.crm_id or "")}
+        head["ДоговорКонтрагента_Key"] = self._contract(env, str(doc.counterparty), organization)
+        if doc.kind == "sale" and (invoice := _invoice_of(env, str(doc.crm_id))) is not None:
+            head["СчетНаОплатуПокупателю_Key"] = invoice
+        return head
+
+    def _currency(self, env: SyncEnv, doc: SalesDocument) -> dict[str, Any]:
+        by_code = {code: ref for ref, code in currency_refs(env).items()}
+        code = str(doc.currency)
+        if code not in by_code:
+            raise IssueError(
+                Issue(
+                    "currency",
+                    "currency_not_in_onec",
+                    f"В 1С нет валюты с кодом {code} (Catalog_Валюты)",
+                    f"1C has no currency with code {code} (Catalog_Валюты)",
+                )
+            )
+        if code == BASE_CURRENCY or doc.on is None:
+            return {
+                "ВалютаДокумента_Key": by_code[code],
+                "КурсВзаиморасчетов": 1,
+                "КратностьВзаиморасчетов": 1,
+            }
+        rows = env.onec.slice_last(RATES, doc.on, F("Валюта_Key") == guid(by_code[code]))
+        letters = currencies.load_currency_table().crm_code(code)
+        rate = currencies.rate_on([currencies.ExchangeRate.from_odata(r) for r in rows], doc.on, letters)
+        return {
+            "ВалютаДокумента_Key": by_code[code],
+            "КурсВзаиморасчетов": rate.rate,
+            "КратностьВзаиморасчетов": rate.multiplicity,
+        }
+
+    def _contract(self, env: SyncEnv, counterparty: str, organization: str) -> str:
+        """The counterparty's buyer contract; created (once, even from parallel writers) when it has none."""
+        with self._guard:
+            lock = self._contract_locks.setdefault(counterparty, threading.Lock())
+        with lock:
+            flt = (F("Owner_Key") == guid(counterparty)) & (F("ВидДоговора") == "СПокупателем")
+            found = [
+                r
+                for r in env.onec.list_all(CONTRACTS, ["Ref_Key", "DeletionMark"], flt)
+                if not r["DeletionMark"]
+            ]
+            if found:
+                return str(found[0]["Ref_Key"])
+            body = {
+                "Description": env.mapping.contract_name,
+                "Owner_Key": counterparty,
+                "ВидДоговора": "СПокупателем",
+                "Организация_Key": organization,
+            }
+            return str(env.onec.create(CONTRACTS, body)["Ref_Key"])
+
+    def find(self, env: SyncEnv, doc: SalesDocument) -> tuple[dict | None, list[dict]]:
+        """The live document an interrupted create made: the one of this kind carrying the record's tag."""
+        tag = tag_of(doc.crm_id or "")
+        rows = env.onec.list_all(self.entity_set(doc), filter=F("Комментарий").contains(tag))
+        ours = [
+            r for r in rows if tag in str(r.get("Комментарий") or "").split() and not r.get("DeletionMark")
+        ]
+        return (ours[0] if ours else None), []
+
+    def seen(self, env: SyncEnv, row: dict[str, Any]) -> SeenInput:
+        """The written document as staging keeps it (its set from the answer's ``odata.metadata``)."""
+        metadata = str(row.get("odata.metadata") or "")
+        entity_set = next((s for s in SET_OF_KIND.values() if f"#{s}/" in metadata), None)
+        entity_set = entity_set or SET_OF_KIND["sale" if "Услуги" in row else "invoice"]
+        return onec_seen(currency_refs(env), row | {SET: entity_set}, dirty=False)
+
+
+def _invoice_of(env: SyncEnv, sale_id: str) -> str | None:
+    """The 1C invoice of a sale's deal; a sale whose invoice is being written in the same step waits for
+    it (its last pass), one whose invoice is held goes without the link."""
+    invoice_id = record_id(sale_id.rsplit(":", 1)[0], "invoice")
+    link = env.staging.xref_by_crm(KEY, invoice_id)
+    if link is not None:
+        return link.onec_id
+    if env.staging.get_seen("crm", KEY, invoice_id) is None or env.staging.quarantined_ids(
+        KEY, "crm", [invoice_id]
+    ):
+        return None
+    raise DependencyPending(
+        Issue(
+            "invoice",
+            "invoice_pending",
+            f"Реализация ждёт счёт сделки ({invoice_id})",
+            f"The sale waits for its deal's invoice ({invoice_id})",
+        )
+    )
+
+
+def _organization(env: SyncEnv) -> str:
+    """The organisation documents are made for: by the mapping's name, else the infobase's only one."""
+
+    def read() -> str:
+        name = env.mapping.organization
+        flt = F("Description") == name if name else None
+        rows = [
+            r
+            for r in env.onec.list_all(ORGANIZATIONS, ["Ref_Key", "DeletionMark"], flt)
+            if not r["DeletionMark"]
+        ]
+        if len(rows) != 1:
+            what = f"«{name}»" if name else "(invoices.yaml: organization)"
+            raise IssueError(
+                Issue(
+                    "organization",
+                    "organization_unknown",
+                    f"Не найдена одна организация {what}: найдено {len(rows)}",
+                    f"Not exactly one organisation {what}: found {len(rows)}",
+                )
+            )
+        return str(rows[0]["Ref_Key"])
+
+    return str(env.once("onec_organization", read))

@@ -1,0 +1,244 @@
+"""Deals → 1C documents (``sync_invoices``) by the engine against the contour (HTTPS): guide checks 3, 5, 7.
+
+The demo portal has deals in every VAT situation (22 %, 10 %, no VAT, included and on top, percent and
+absolute discounts, a USD deal); counterparties and nomenclature are synced first, as the chain does. Each
+document is checked against the deal and 1C's own row rule, independently of crm1c's arithmetic.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import pytest
+
+from crm1c.clients.odata_filter import F, guid
+from crm1c.staging import Staging
+from crm1c.sync.entities import entity
+from crm1c.sync.runtime import KILL_POINTS
+from tests.contour_harness import RunningContour
+from tests.sync.harness import Killed, clients, contour_admin, crash_at, pending_intents_total, run_sync
+
+INVOICES, SALES = "Document_СчетНаОплатуПокупателю", "Document_РеализацияТоваровУслуг"
+KIND = {INVOICES: "invoice", SALES: "sale"}
+DOCUMENT_STEPS = ("extract_crm", "extract_onec", "plan", "load_onec", "publish")
+CATALOG_STEPS = ("extract_crm", "extract_onec", "plan", "load_crm", "publish")
+PERCENT = {"НДС22": 22, "НДС20": 20, "НДС10": 10, "НДС0": 0, "БезНДС": 0}
+CENT = Decimal("0.01")
+
+
+def prepare(staging: Staging, crm: Any, onec: Any) -> None:
+    """The chain up to invoices: counterparties (twice: 1C-born ones get their CRM id), then nomenclature."""
+    run_sync(staging, crm, onec)
+    run_sync(staging, crm, onec)
+    run_sync(staging, crm, onec, ref=entity("nomenclature"), steps=CATALOG_STEPS, run_date=date(2026, 12, 3))
+
+
+def sync(staging: Staging, crm: Any, onec: Any, **kw: Any) -> dict[str, Any]:
+    kw.setdefault("steps", DOCUMENT_STEPS)
+    return run_sync(staging, crm, onec, ref=entity("invoices"), **kw)
+
+
+def documents(onec: Any) -> dict[tuple[str, str], dict]:
+    """crm1c's documents in 1C by (deal ID, kind); a second one for the same pair fails the test."""
+    found: dict[tuple[str, str], dict] = {}
+    for entity_set in (INVOICES, SALES):
+        for page in onec.list(entity_set):
+            for doc in page:
+                tags = [w for w in str(doc.get("Комментарий") or "").split() if w.startswith("crm1c:deal:")]
+                if tags and not doc.get("DeletionMark"):
+                    key = (tags[0].removeprefix("crm1c:deal:"), KIND[entity_set])
+                    assert key not in found, f"two documents for deal {key}"
+                    found[key] = doc | {"@set": entity_set}
+    return found
+
+
+def cents(value: Any) -> Decimal:
+    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def check_rows(doc: dict) -> None:
+    """Every row follows 1C's rule; the header total is the rows' sum."""
+    included, total = bool(doc["СуммаВключаетНДС"]), Decimal(0)
+    for table in ("Товары", "Услуги"):
+        for row in doc.get(table) or []:
+            amount = cents(row["Сумма"]) - cents(row.get("СуммаСкидки") or 0)
+            rate = Decimal(PERCENT[row["СтавкаНДС"]])
+            vat = amount * rate / (100 + rate) if included else amount * rate / 100
+            assert cents(row["СуммаНДС"]) == cents(vat), (doc["Number"], table, row)
+            total += amount + (0 if included else cents(row["СуммаНДС"]))
+    assert cents(doc["СуммаДокумента"]) == total, doc["Number"]
+
+
+def deal(crm: Any, deal_id: str) -> dict:
+    return crm.call("crm.deal.get", {"id": deal_id})["result"]
+
+
+def onec_writes(contour: RunningContour) -> int:
+    requests = contour_admin(contour, "onec", "requests?limit=100000")["requests"]
+    return sum(r["method"] not in ("GET", "HEAD") for r in requests)
+
+
+def test_deals_become_unposted_documents_with_exact_rows(demo_contour: RunningContour, staging: Staging):
+    crm, onec = clients(demo_contour)
+    prepare(staging, crm, onec)
+
+    summary = sync(staging, crm, onec)
+
+    docs = documents(onec)
+    assert summary["onec_create"] == len(docs) > 5
+    for (deal_id, kind), doc in docs.items():
+        assert not doc["Posted"], "documents are created unposted"
+        check_rows(doc)
+        source = deal(crm, deal_id)
+        if doc["СуммаВключаетНДС"] and source["CURRENCY_ID"] == "RUB":
+            assert cents(doc["СуммаДокумента"]) == cents(source["OPPORTUNITY"]), (deal_id, kind)
+        if kind == "sale" and (deal_id, "invoice") in docs:
+            assert doc["СчетНаОплатуПокупателю_Key"] == docs[(deal_id, "invoice")]["Ref_Key"]
+    held = {q.external_id: q for q in staging.open_quarantine("invoice")}
+    assert all(q.reason_ru for q in held.values())
+    stages = {"PREPAYMENT_INVOICE": ("invoice",), "FINAL_INVOICE": ("invoice",), "WON": ("invoice", "sale")}
+    deals = crm.call("crm.deal.list", {"filter": {"CATEGORY_ID": 0}, "select": ["ID", "STAGE_ID"]})["result"]
+    for d in deals:
+        for kind in stages.get(d["STAGE_ID"], ()):
+            assert (str(d["ID"]), kind) in docs or f"{d['ID']}:{kind}" in held, (d, kind)
+    foreign = [(k, doc) for k, doc in docs.items() if deal(crm, k[0])["CURRENCY_ID"] != "RUB"]
+    assert foreign, "the demo has a USD deal"
+    for (deal_id, _kind), doc in foreign:
+        [rate] = onec.slice_last(
+            "InformationRegister_КурсыВалют",
+            date.fromisoformat(doc["Date"][:10]),
+            F("Валюта_Key") == guid(doc["ВалютаДокумента_Key"]),
+        )
+        assert Decimal(str(doc["КурсВзаиморасчетов"])) == Decimal(str(rate["Курс"])) > 1, deal_id
+    assert pending_intents_total(staging) == 0
+
+    before = onec_writes(demo_contour)
+    again = sync(staging, crm, onec)
+    assert onec_writes(demo_contour) == before, "a second run wrote to 1C"
+    assert again.get("onec_create", 0) == again.get("onec_update", 0) == 0
+
+
+def test_vat_rate_follows_the_document_date(demo_contour: RunningContour, sqlite_staging: Staging):
+    crm, onec = clients(demo_contour)
+    prepare(sqlite_staging, crm, onec)
+    sync(sqlite_staging, crm, onec)
+    for doc in documents(onec).values():
+        on = date.fromisoformat(doc["Date"][:10])
+        for row in (doc.get("Товары") or []) + (doc.get("Услуги") or []):
+            if on >= date(2026, 1, 1):
+                assert row["СтавкаНДС"] not in ("НДС20", "НДС18"), (doc["Number"], row)
+            else:
+                assert row["СтавкаНДС"] != "НДС22", (doc["Number"], row)
+
+
+def test_an_edit_updates_an_unposted_document_and_a_posted_one_goes_to_the_accountant(
+    demo_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(demo_contour)
+    prepare(sqlite_staging, crm, onec)
+    sync(sqlite_staging, crm, onec)
+    docs = documents(onec)
+    (first, _), (second, _) = [k for k in docs if k[1] == "invoice"][:2]
+
+    for deal_id in (first, second):
+        rows = crm.call("crm.deal.productrows.get", {"id": deal_id})["result"]
+        rows[0]["QUANTITY"] = float(rows[0]["QUANTITY"]) + 1
+        keep = ("PRODUCT_ID", "PRICE", "QUANTITY", "DISCOUNT_TYPE_ID", "DISCOUNT_RATE", "DISCOUNT_SUM")
+        keep += ("TAX_RATE", "TAX_INCLUDED", "MEASURE_CODE", "PRODUCT_NAME")
+        crm.call(
+            "crm.deal.productrows.set",
+            {"id": deal_id, "rows": [{k: r[k] for k in keep} for r in rows]},
+            write=True,
+        )
+    onec.post_document(INVOICES, docs[(second, "invoice")]["Ref_Key"])
+    posted_before = onec.get(INVOICES, docs[(second, "invoice")]["Ref_Key"])
+    sync(sqlite_staging, crm, onec)
+
+    after = documents(onec)
+    assert after[(first, "invoice")]["СуммаДокумента"] != docs[(first, "invoice")]["СуммаДокумента"]
+    check_rows(after[(first, "invoice")])
+    if after[(first, "invoice")]["СуммаВключаетНДС"] and deal(crm, first)["CURRENCY_ID"] == "RUB":
+        assert cents(after[(first, "invoice")]["СуммаДокумента"]) == cents(deal(crm, first)["OPPORTUNITY"])
+    posted_after = onec.get(INVOICES, docs[(second, "invoice")]["Ref_Key"])
+    assert posted_after["DataVersion"] == posted_before["DataVersion"], "a posted document was overwritten"
+    conflicts = [c for c in sqlite_staging.open_conflicts("invoice") if c.crm_id == f"{second}:invoice"]
+    assert conflicts, "the change to a posted document did not reach the accountant"
+
+
+def test_a_closed_period_refuses_the_edit_and_the_accountant_hears_of_it(
+    demo_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(demo_contour)
+    prepare(sqlite_staging, crm, onec)
+    sync(sqlite_staging, crm, onec)
+    (deal_id, _), doc = next((k, d) for k, d in documents(onec).items() if k[1] == "invoice")
+    demo_contour.knobs("onec", prohibition_date=doc["Date"][:10])
+    try:
+        crm.call(
+            "crm.deal.update",
+            {"id": deal_id, "fields": {"COMPANY_ID": deal(crm, deal_id)["COMPANY_ID"]}},
+            write=True,
+        )
+        rows = crm.call("crm.deal.productrows.get", {"id": deal_id})["result"]
+        keep = ("PRODUCT_ID", "PRICE", "QUANTITY", "TAX_RATE", "TAX_INCLUDED", "MEASURE_CODE", "PRODUCT_NAME")
+        changed = [{k: r[k] for k in keep} | {"QUANTITY": float(r["QUANTITY"]) + 2} for r in rows]
+        crm.call("crm.deal.productrows.set", {"id": deal_id, "rows": changed}, write=True)
+
+        sync(sqlite_staging, crm, onec)
+
+        assert onec.get(INVOICES, doc["Ref_Key"])["DataVersion"] == doc["DataVersion"]
+        held = [q for q in sqlite_staging.open_quarantine("invoice") if q.external_id == f"{deal_id}:invoice"]
+        assert held and "Запрещено изменять данные" in held[0].reason_ru
+    finally:
+        demo_contour.knobs("onec", prohibition_date=None)
+
+
+def test_a_lost_deal_marks_its_unposted_documents_for_deletion(
+    demo_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(demo_contour)
+    prepare(sqlite_staging, crm, onec)
+    sync(sqlite_staging, crm, onec)
+    (deal_id, kind), doc = next(iter(documents(onec).items()))
+
+    crm.call("crm.deal.update", {"id": deal_id, "fields": {"STAGE_ID": "LOSE"}}, write=True)
+    sync(sqlite_staging, crm, onec)
+
+    gone = onec.get(KIND_SET[kind], doc["Ref_Key"])
+    assert gone["DeletionMark"] is True and not gone["Posted"]
+
+
+KIND_SET = {v: k for k, v in KIND.items()}
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_a_crash_at_any_kill_point_leaves_no_duplicate_document(
+    point: str, demo_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(demo_contour)
+    prepare(sqlite_staging, crm, onec)
+    with pytest.raises(Killed):
+        sync(sqlite_staging, crm, onec, kill_hook=crash_at(point))
+    for _run in range(2):
+        sync(sqlite_staging, crm, onec)
+    docs = documents(onec)  # asserts one document per deal and kind
+    assert len(docs) > 5 and pending_intents_total(sqlite_staging) == 0
+
+
+def test_an_answer_lost_after_the_create_never_makes_a_second_document(
+    demo_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(demo_contour)
+    prepare(sqlite_staging, crm, onec)
+    demo_contour.knobs("onec", fault_lost_answer_next=3, fault_lost_answer_on=f"{INVOICES}/create")
+    adopted = 0
+    try:
+        for _run in range(3):
+            adopted += sync(sqlite_staging, crm, onec).get("onec_adopted", 0)
+    finally:
+        demo_contour.knobs("onec", fault_lost_answer_next=0)
+    docs = documents(onec)  # asserts one document per deal and kind
+    assert adopted == 3, "each lost answer was found by the lookup before retry"
+    assert len(docs) > 5 and pending_intents_total(sqlite_staging) == 0
