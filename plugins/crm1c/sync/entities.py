@@ -70,6 +70,18 @@ def _invoices_mapping() -> Any:
     return load_invoice_mapping()
 
 
+def _payments_spec() -> EntitySpec:
+    from crm1c.sync.payments.spec import PAYMENTS
+
+    return PAYMENTS
+
+
+def _payments_mapping() -> Any:
+    from crm1c.mapping.payments import load_payments_mapping
+
+    return load_payments_mapping()
+
+
 _ENTITIES: dict[str, EntityRef] = {
     ref.name: ref
     for ref in (
@@ -93,6 +105,13 @@ _ENTITIES: dict[str, EntityRef] = {
             asset_uri="crm1c://invoices",
             load_mapping=_invoices_mapping,
             spec=_invoices_spec,
+        ),
+        EntityRef(
+            name="payments",
+            key="payment",
+            asset_uri="crm1c://payments",
+            load_mapping=_payments_mapping,
+            spec=_payments_spec,
         ),
     )
 }
