@@ -3,7 +3,11 @@ LocalExecutor; no triggerer: Airflow 3.3 parks a human-in-the-loop task in ``awa
 are synced once, then a CRM import renames 60 % of the linked companies. The next run stops before writing,
 on-call gets a mail and a Slack post, 1C receives nothing while it waits; a person answers through the REST
 API. Rejected: the queued writes are abandoned and audited, nothing is written; the next run asks again.
-Approved: the renames reach 1C."""
+Approved: the renames reach 1C.
+
+The test answers only once the scheduler has taken in the executor's report of the parked try (see
+:func:`_parked`): an answer before that loses a race in Airflow 3.3.2's scheduler, which fails the resumed try
+as a "state mismatch" and retries it, and the retry asks again."""
 
 from __future__ import annotations
 
@@ -64,11 +68,11 @@ def _hitl_path(run_id: str) -> str:
 
 
 def _waiting(airflow: LiveAirflow, run_id: str, timeout: float = 90) -> dict[str, Any]:
-    """The breaker's request once the task waits for a person."""
+    """The breaker's request once the task waits for a person and the scheduler knows its try has parked."""
     deadline = time.monotonic() + timeout
     while True:
         states = airflow.states(DAG_ID, run_id)
-        if states.get(BREAKER) == "awaiting_input":
+        if states.get(BREAKER) == "awaiting_input" and _parked(airflow, run_id):
             return dict(airflow.api("GET", _hitl_path(run_id)))
         if time.monotonic() > deadline or any(s in ("failed", "upstream_failed") for s in states.values()):
             logs = "\n".join(airflow.task_log(DAG_ID, run_id, t) for t in states)
@@ -76,14 +80,29 @@ def _waiting(airflow: LiveAirflow, run_id: str, timeout: float = 90) -> dict[str
         time.sleep(0.5)
 
 
-def _answer(airflow: LiveAirflow, run_id: str, option: str) -> dict[str, Any]:
+def _parked(airflow: LiveAirflow, run_id: str) -> bool:
+    """Whether the scheduler has taken in the executor's report that the parked try's process ended.
+
+    The worker parks the task (``awaiting_input``) and exits; the executor reports that exit as a success of
+    the same try, and the scheduler takes it in a loop later (its "TaskInstance Finished" line). An answer in
+    between resumes the task to ``scheduled``; if the scheduler queues it in the loop that then takes in the
+    stale success, Airflow 3.3.2 sees a queued try reported finished, marks it ``up_for_retry`` ("state
+    mismatch"), and the retry asks again: the answer is lost. Airflow guards only the ``scheduled`` case of
+    this race (apache/airflow#67287 for ``queued``, #72716 for ``running``)."""
+    finished = re.compile(
+        rf"TaskInstance Finished: dag_id={DAG_ID}, task_id={BREAKER}, run_id={re.escape(run_id)}, "
+        r".*\bstate=awaiting_input, .*\bexecutor_state=success\b"
+    )
+    log = (airflow.home / "scheduler.log").read_text(errors="replace")
+    return any(finished.search(line) for line in log.splitlines())
+
+
+def _answer(airflow: LiveAirflow, run_id: str, option: str) -> None:
+    """Answer through the REST API as the admin (the answer is recorded), then wait for the run to succeed."""
     answered = airflow.api("PATCH", _hitl_path(run_id), {"chosen_options": [option], "params_input": {}})
-    deadline = time.monotonic() + 240  # a loaded CI machine: the scheduler may take a while to resume it
-    while airflow.states(DAG_ID, run_id).get(BREAKER) == "awaiting_input" and time.monotonic() < deadline:
-        time.sleep(1)
-    run = airflow.wait(DAG_ID, run_id, timeout=240)
+    assert answered["chosen_options"] == [option] and answered["responded_by"]["name"] == "admin", answered
+    run = airflow.wait(DAG_ID, run_id, timeout=90, fail_fast=True)  # a lost answer: up_for_retry, fails here
     assert run["state"] == "success", (airflow.states(DAG_ID, run_id), airflow.logs())
-    return dict(answered)
 
 
 def _onec_names(crm: Any, onec: Any) -> set[str]:
@@ -97,11 +116,6 @@ def _audit(staging: Staging, run_id: str) -> list[Any]:
         return list(conn.execute(at.select().where(at.c.run_id == run_id).order_by(at.c.id)))
 
 
-@pytest.mark.xfail(
-    reason="known failure, issue 9 open: after the REST answer the breaker task stays awaiting_input "
-    "(seen in a full CI run and alone at the end of the stop; it passed when written)",
-    strict=False,
-)
 def test_a_mass_rename_waits_for_a_person_rejected_then_approved(
     tmp_path: Path,
     demo_contour: RunningContour,
@@ -149,8 +163,7 @@ def test_a_mass_rename_waits_for_a_person_rejected_then_approved(
         time.sleep(2)  # a moment more of waiting: still nothing written
         assert onec_log.writes() == [], "1C received nothing while the run waited"
 
-        answered = _answer(airflow, rejected_run, "Reject")
-        assert answered["chosen_options"] == ["Reject"] and answered["responded_by"]["name"] == "admin"
+        _answer(airflow, rejected_run, "Reject")
         states = airflow.states(DAG_ID, rejected_run)
         assert states[BREAKER] == "success"
         assert {states[t] for t in ("load_onec", "load_crm", "publish")} == {"skipped"}
