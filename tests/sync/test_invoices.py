@@ -87,7 +87,7 @@ def test_deals_become_unposted_documents_with_exact_rows(demo_contour: RunningCo
     summary = sync(staging, crm, onec)
 
     docs = documents(onec)
-    assert summary["onec_create"] == len(docs) > 5
+    assert summary["onec_create"] >= len(docs) > 5  # smart invoices' documents are created too
     for (deal_id, kind), doc in docs.items():
         assert not doc["Posted"], "documents are created unposted"
         check_rows(doc)
@@ -242,3 +242,43 @@ def test_an_answer_lost_after_the_create_never_makes_a_second_document(
     docs = documents(onec)  # asserts one document per deal and kind
     assert adopted == 3, "each lost answer was found by the lookup before retry"
     assert len(docs) > 5 and pending_intents_total(sqlite_staging) == 0
+
+
+def test_smart_invoices_become_payment_invoices_and_a_failed_one_is_cancelled(
+    demo_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(demo_contour)
+    prepare(sqlite_staging, crm, onec)
+    sync(sqlite_staging, crm, onec)
+    smart = {
+        str(i["id"]): i
+        for i in crm.call("crm.item.list", {"entityTypeId": 31, "select": ["id", "categoryId", "stageId"]})[
+            "result"
+        ]["items"]
+    }
+    tagged = {}
+    for page in onec.list(INVOICES):
+        for doc in page:
+            for word in str(doc.get("Комментарий") or "").split():
+                if word.startswith("crm1c:invoice:"):
+                    tagged[word.removeprefix("crm1c:invoice:")] = doc
+    held = {q.external_id for q in sqlite_staging.open_quarantine("invoice")}
+    assert tagged and set(smart) == set(tagged) | {
+        i.removeprefix("SI").split(":")[0] for i in held if i[:2] == "SI"
+    }
+    for doc in tagged.values():
+        assert not doc["Posted"]
+        check_rows(doc)
+
+    invoice_id = next(iter(tagged))
+    category = smart[invoice_id]["categoryId"]
+    statuses = crm.call("crm.status.list", {"filter": {"ENTITY_ID": f"SMART_INVOICE_STAGE_{category}"}})[
+        "result"
+    ]
+    failed = next(s["STATUS_ID"] for s in statuses if s.get("SEMANTICS") == "F")
+    crm.call(
+        "crm.item.update", {"entityTypeId": 31, "id": invoice_id, "fields": {"stageId": failed}}, write=True
+    )
+    sync(sqlite_staging, crm, onec)
+
+    assert onec.get(INVOICES, tagged[invoice_id]["Ref_Key"])["DeletionMark"] is True

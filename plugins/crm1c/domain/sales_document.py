@@ -13,7 +13,6 @@ accountant. An accountant's edit in 1C of an unposted document the CRM did not c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
@@ -22,6 +21,7 @@ from pydantic import BaseModel, field_validator
 
 from crm1c import hashing
 from crm1c.domain.issues import Issue
+from crm1c.domain.one_way import Conflict, OneWayMerge
 
 Kind = Literal["invoice", "sale"]
 #: What the deal decides and the document holds (what makes the two sides equal).
@@ -99,49 +99,30 @@ def tombstone(doc: SalesDocument) -> SalesDocument:
     return doc.model_copy(update={"deleted": True})
 
 
-@dataclass(frozen=True)
-class Conflict:
-    """A change the CRM wants that 1C's document no longer takes (posted): an item for the accountant."""
-
-    field: str
-    base: Any
-    crm: Any
-    onec: Any
-    winner: str = "onec"
-
-
-@dataclass(frozen=True)
-class DocumentMerge:
-    merged: SalesDocument
-    to_crm: dict[str, Any] = field(default_factory=dict)
-    to_onec: dict[str, Any] = field(default_factory=dict)
-    conflicts: list[Conflict] = field(default_factory=list)
-
-
 def merge(
     base: SalesDocument | None, crm: SalesDocument | None, onec: SalesDocument | None, _rules: Any
-) -> DocumentMerge:
+) -> OneWayMerge:
     """CRM → 1C while the document is unposted (see the module docstring)."""
     if crm is None:  # a 1C document whose deal crm1c does not know (yet): not crm1c's to touch
-        return DocumentMerge(onec or SalesDocument())
+        return OneWayMerge(onec or SalesDocument())
     if onec is None:
         if crm.deleted:
-            return DocumentMerge(crm)
-        return DocumentMerge(crm, to_onec={f: getattr(crm, f) for f in SYNCED} | {"crm_id": crm.crm_id})
+            return OneWayMerge(crm)
+        return OneWayMerge(crm, to_onec={f: getattr(crm, f) for f in SYNCED} | {"crm_id": crm.crm_id})
     kept = onec.model_copy(update={"crm_id": crm.crm_id})
     if crm.deleted:
         if onec.deleted:
-            return DocumentMerge(kept)
+            return OneWayMerge(kept)
         if onec.posted:
-            return DocumentMerge(kept, conflicts=[Conflict("deleted", False, True, False)])
-        return DocumentMerge(kept.model_copy(update={"deleted": True}), to_onec={"deleted": True})
+            return OneWayMerge(kept, conflicts=[Conflict("deleted", False, True, False)])
+        return OneWayMerge(kept.model_copy(update={"deleted": True}), to_onec={"deleted": True})
     changed = [f for f in SYNCED if getattr(crm, f) != getattr(onec, f)]
     if not changed or onec.deleted:
-        return DocumentMerge(kept)
+        return OneWayMerge(kept)
     if base is not None and all(getattr(crm, f) == getattr(base, f) for f in changed):
-        return DocumentMerge(kept)  # edited in 1C only (by the accountant): 1C's document stands
+        return OneWayMerge(kept)  # edited in 1C only (by the accountant): 1C's document stands
     if onec.posted:
         conflicts = [Conflict(f, getattr(base, f, None), getattr(crm, f), getattr(onec, f)) for f in changed]
-        return DocumentMerge(kept, conflicts=conflicts)
+        return OneWayMerge(kept, conflicts=conflicts)
     merged = crm.model_copy(update={"number": onec.number, "onec_ref": onec.onec_ref, "posted": False})
-    return DocumentMerge(merged, to_onec={f: getattr(crm, f) for f in changed})
+    return OneWayMerge(merged, to_onec={f: getattr(crm, f) for f in changed})

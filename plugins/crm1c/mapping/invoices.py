@@ -24,12 +24,14 @@ class DealStages(BaseModel):
 
 
 class InvoiceMapping(BaseModel):
-    """``deals.categories``: funnel → stage → the documents a deal there has."""
+    """``deals.categories``: funnel → stage → the documents a deal there has; ``smart_invoices``: each smart
+    invoice not at a failed stage has a 1C payment invoice."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: Literal[1] = 1
     deals: DealStages
+    smart_invoices: bool = True
     contract_name: str = Field(default="Основной договор", min_length=1)
     organization: str | None = None
 

@@ -12,22 +12,18 @@ as soon as that is fixed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
 from crm1c.clients.bitrix24_batch import BatchResult
-from crm1c.domain.issues import Issue, IssueError
-from crm1c.domain.money import currency as currencies
-from crm1c.domain.money import vat
-from crm1c.domain.money.documents import OnecItem, deal_document
-from crm1c.domain.product import Product
-from crm1c.domain.sales_document import SalesDocument, record_id
+from crm1c.domain.sales_document import SMART_PREFIX, SalesDocument, record_id
 from crm1c.staging import SeenInput
 from crm1c.sync.engine import cursors
 from crm1c.sync.engine.cursors import later
-from crm1c.sync.invoices.records import KEY, canonical_rows, crm_seen
-from crm1c.sync.runtime import Progress, SyncEnv, log
+from crm1c.sync.invoices.builder import DocumentBuilder
+from crm1c.sync.invoices.records import KEY, crm_seen, held_sources
+from crm1c.sync.invoices.smart_reader import read_smart_invoices
+from crm1c.sync.runtime import Progress, SyncEnv
 
 SELECT = [
     "ID",
@@ -44,6 +40,15 @@ DEALS_PER_BATCH = 25  # two commands each: product rows and stage history
 COUNTERPARTY, NOMENCLATURE = "counterparty", "nomenclature"
 
 
+def read_documents(env: SyncEnv, mode: str) -> None:
+    """The CRM reader of the entity: deals, then smart invoices; records held last time are planned again
+    (what held them — a rate, a closed period, an item — may be there now)."""
+    read_deals(env, mode)
+    read_smart_invoices(env, mode)
+    if held := [q.external_id for q in env.staging.open_quarantine(KEY) if q.system == "crm"]:
+        env.staging.set_dirty("crm", KEY, held, True)
+
+
 def read_deals(env: SyncEnv, mode: str) -> None:
     """Deals changed since the cursor (all on a full run) and the deals held last time, into staging."""
     progress = Progress("extract_crm")
@@ -58,21 +63,16 @@ def read_deals(env: SyncEnv, mode: str) -> None:
         for deal in page:
             mark = later(mark, deal.get("DATE_MODIFY"))
             listed.add(str(deal["ID"]))
-    held = {q.external_id.split(":")[0] for q in env.staging.open_quarantine(KEY) if q.system == "crm"}
+    held = held_sources(env, smart=False)
     again = sorted(held - listed, key=int)
     for start in range(0, len(again), 50):
-        reader.store(
-            env.crm.call("crm.deal.list", {"filter": {"ID": again[start : start + 50]}, "select": SELECT})[
-                "result"
-            ]
-        )
-    if held:  # planned again: what held them (a rate, a closed period) may be there now
-        env.staging.set_dirty("crm", KEY, [q.external_id for q in env.staging.open_quarantine(KEY)], True)
+        flt = {"ID": again[start : start + 50]}
+        reader.store(env.crm.call("crm.deal.list", {"filter": flt, "select": SELECT})["result"])
     if mark is not None:
         cursors.stage(env, KEY, mark)
     if mode == "full":  # documents of deals that are gone are cancelled
         known = {r.external_id for r in env.staging.seen_records("crm", KEY)}
-        gone = [i for i in known if i.split(":")[0] not in listed]
+        gone = [i for i in known if not i.startswith(SMART_PREFIX) and i.split(":")[0] not in listed]
         env.count("crm_deleted", len(env.staging.mark_deleted("crm", KEY, gone)))
     progress.finish()
 
@@ -82,9 +82,7 @@ class _DealReader:
 
     def __init__(self, env: SyncEnv) -> None:
         self.env = env
-        self.vat = vat.load_vat_table()
-        self.currencies = currencies.load_currency_table()
-        self.items: dict[str, OnecItem | None] = {}
+        self.builder = DocumentBuilder(env)
 
     def store(self, deals: list[dict]) -> None:
         env, wanted = self.env, []
@@ -144,38 +142,10 @@ class _DealReader:
         """The document the deal defines; what is missing raises IssueError (the record is held)."""
         deal_id = str(deal["ID"])
         on = self._date(deal, kind, history)
-        link = self.env.staging.xref_by_crm(COUNTERPARTY, str(deal.get("COMPANY_ID") or ""))
-        if link is None:
-            raise IssueError(
-                Issue(
-                    "counterparty",
-                    "counterparty_not_synced",
-                    f"Сделка {deal_id}: компания {deal.get('COMPANY_ID') or '—'} ещё не выгружена в 1С",
-                    f"Deal {deal_id}: company {deal.get('COMPANY_ID') or '—'} is not in 1C yet",
-                )
-            )
-        code = self.currencies.onec_code(str(deal.get("CURRENCY_ID") or "RUB"))
-        conversion = deal_document(deal_id, rows, kind, on, self._item, self.vat)  # type: ignore[arg-type]
-        if conversion.document is None:
-            first = conversion.issues[0]
-            reasons_ru = "; ".join(i.reason_ru for i in conversion.issues)
-            reasons_en = "; ".join(i.reason_en for i in conversion.issues)
-            raise IssueError(Issue(first.field, first.code, reasons_ru, reasons_en))
-        doc = conversion.document
-        for note in doc.notes:
-            log.info("deal %s, %s: %s", deal_id, kind, note.reason_en)
-        tables = doc.tables()
-        return SalesDocument(
-            kind=kind,  # type: ignore[arg-type]
-            on=on,
-            counterparty=link.onec_id,
-            currency=code,
-            includes_vat=doc.includes_vat,
-            operation=doc.operation,
-            goods=canonical_rows(kind, "Товары", tables.get("Товары", [])),
-            services=canonical_rows(kind, "Услуги", tables.get("Услуги", [])),
-            total=doc.total,
-            crm_id=record_id(deal_id, kind),
+        what = f"Сделка {deal_id}|Deal {deal_id}"
+        record = record_id(deal_id, kind)
+        return self.builder.document(
+            record, what, deal.get("COMPANY_ID"), deal.get("CURRENCY_ID"), kind, on, rows
         )
 
     def _date(self, deal: dict, kind: str, history: list[dict]) -> date:
@@ -187,19 +157,3 @@ class _DealReader:
         for entry in reached or [h for h in history if h.get("STAGE_ID") == deal.get("STAGE_ID")]:
             return datetime.fromisoformat(str(entry["CREATED_TIME"])).date()
         return self.env.today()
-
-    def _item(self, product_id: str) -> OnecItem | None:
-        """The synced 1C item of a CRM product (None: not synced yet)."""
-        if product_id not in self.items:
-            self.items[product_id] = _item(self.env, product_id)
-        return self.items[product_id]
-
-
-def _item(env: SyncEnv, product_id: str) -> OnecItem | None:
-    link = env.staging.xref_by_crm(NOMENCLATURE, product_id)
-    seen = env.staging.get_seen("onec", NOMENCLATURE, link.onec_id) if link is not None else None
-    if link is None or seen is None or not isinstance(seen.normalised, Mapping):
-        return None
-    item = Product(**{k: v for k, v in seen.normalised.items() if k in Product.model_fields})
-    unit_key = seen.raw.get("ЕдиницаИзмерения_Key") if isinstance(seen.raw, Mapping) else None
-    return OnecItem(link.onec_id, item.service, item.unit, unit_key)

@@ -13,10 +13,17 @@ from typing import Any
 
 from crm1c import hashing
 from crm1c.domain.money.numbers import exact, kopecks, plain
-from crm1c.domain.sales_document import SalesDocument, content_hash, crm_id_from_comment, identity_key
+from crm1c.domain.sales_document import (
+    SMART_PREFIX,
+    SalesDocument,
+    content_hash,
+    crm_id_from_comment,
+    identity_key,
+)
 from crm1c.staging import SeenInput
 from crm1c.sync.engine.onec_scan import SET
 from crm1c.sync.engine.records import seen_input
+from crm1c.sync.runtime import SyncEnv
 
 KEY = "invoice"
 INVOICES = "Document_СчетНаОплатуПокупателю"
@@ -103,3 +110,9 @@ def crm_seen(record_id: str, raw: dict, build: Any, *, dirty: bool = True) -> Se
         identity_key=identity_key,
         dirty=dirty,
     )
+
+
+def held_sources(env: SyncEnv, *, smart: bool) -> set[str]:
+    """The deal (or smart invoice) IDs with a document record in quarantine."""
+    ids = {q.external_id.rsplit(":", 1)[0] for q in env.staging.open_quarantine(KEY) if q.system == "crm"}
+    return {i.removeprefix(SMART_PREFIX) for i in ids if i.startswith(SMART_PREFIX) == smart}

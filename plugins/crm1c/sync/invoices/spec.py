@@ -8,7 +8,7 @@ from typing import Any
 
 from crm1c.domain.sales_document import SalesDocument, content_hash, identity_key, merge, tombstone, validate
 from crm1c.sync.engine.onec_scan import OneCScan
-from crm1c.sync.invoices.crm_reader import read_deals
+from crm1c.sync.invoices.crm_reader import read_documents
 from crm1c.sync.invoices.onec_writer import OneCDocumentWriter, currency_refs
 from crm1c.sync.invoices.records import INVOICES, KEY, SALES, onec_seen
 from crm1c.sync.runtime import SyncEnv
@@ -32,7 +32,7 @@ INVOICES_SPEC = EntitySpec(
     merge=merge,
     link_slots={"crm": "crm_id", "onec": "onec_ref"},
     readers={
-        "crm": read_deals,
+        "crm": read_documents,
         "onec": OneCScan(
             KEY, INVOICES, lambda _mapping: [], _documents_seen, more_sets=(SALES,), context=currency_refs
         ),

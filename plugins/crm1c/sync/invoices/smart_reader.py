@@ -1,0 +1,144 @@
+"""Smart invoices (``crm.item``, entityTypeId 31) from Bitrix24 as 1C payment invoices.
+
+Incremental by ``updatedTime`` (their own cursor). A smart invoice at a stage whose meaning is failure
+(``SEMANTICS`` F in ``crm.status.list`` ``SMART_INVOICE_STAGE_<category>``: never a hard-coded stage id)
+cancels its document; at any other stage it has one, dated by its ``begindate``. Its product rows
+(``crm.item.productrow.list``, ownerType ``SI``) are the deal rows' fields in camelCase.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from crm1c.clients.bitrix24_batch import BatchResult
+from crm1c.domain.sales_document import record_id
+from crm1c.staging import SeenInput
+from crm1c.sync.engine import cursors
+from crm1c.sync.engine.cursors import later
+from crm1c.sync.invoices.builder import DocumentBuilder
+from crm1c.sync.invoices.records import KEY, crm_seen, held_sources
+from crm1c.sync.runtime import SyncEnv
+
+SMART_INVOICE = 31
+CURSOR = "smart_invoice"
+SELECT = [
+    "id",
+    "title",
+    "categoryId",
+    "stageId",
+    "companyId",
+    "currencyId",
+    "begindate",
+    "createdTime",
+    "updatedTime",
+]
+#: A ``crm.item.productrow`` field → the ``crm.deal.productrows`` name the row arithmetic reads.
+ROW_NAMES = {
+    "price": "PRICE",
+    "priceExclusive": "PRICE_EXCLUSIVE",
+    "priceNetto": "PRICE_NETTO",
+    "priceBrutto": "PRICE_BRUTTO",
+    "quantity": "QUANTITY",
+    "discountTypeId": "DISCOUNT_TYPE_ID",
+    "discountRate": "DISCOUNT_RATE",
+    "discountSum": "DISCOUNT_SUM",
+    "taxRate": "TAX_RATE",
+    "taxIncluded": "TAX_INCLUDED",
+    "measureCode": "MEASURE_CODE",
+    "productId": "PRODUCT_ID",
+    "productName": "PRODUCT_NAME",
+    "type": "TYPE",
+}
+PER_BATCH = 50
+
+
+def read_smart_invoices(env: SyncEnv, mode: str) -> None:
+    """Smart invoices changed since their cursor (all on a full run), and the ones held last time."""
+    if not env.mapping.smart_invoices:
+        return
+    reader = _SmartInvoices(env)
+    flt: dict[str, Any] = {}
+    if (since := cursors.since(env, KEY, mode, CURSOR)) is not None:
+        flt[">=updatedTime"] = since
+    mark, listed = None, set()
+    params = {"entityTypeId": SMART_INVOICE}
+    pages = env.crm.iter_list_batched(
+        "crm.item.list", filter=flt, select=SELECT, order_field="id", items_key="items", params=params
+    )
+    for page in pages:
+        reader.store(page)
+        for item in page:
+            mark = later(mark, item.get("updatedTime"))
+            listed.add(str(item["id"]))
+    again = sorted(held_sources(env, smart=True) - listed, key=int)
+    for start in range(0, len(again), PER_BATCH):
+        query = {**params, "filter": {"@id": again[start : start + PER_BATCH]}, "select": SELECT}
+        reader.store(env.crm.call("crm.item.list", query)["result"]["items"])
+    if mark is not None:
+        cursors.stage(env, KEY, mark, CURSOR)
+
+
+class _SmartInvoices:
+    def __init__(self, env: SyncEnv) -> None:
+        self.env, self.builder = env, DocumentBuilder(env)
+        self.failed: dict[int, set[str]] = {}
+
+    def store(self, invoices: list[dict]) -> None:
+        env = self.env
+        live = [
+            i
+            for i in invoices
+            if str(i.get("stageId")) not in self._failure_stages(int(i.get("categoryId") or 0))
+        ]
+        cancelled = [record_id(str(i["id"]), "invoice", smart=True) for i in invoices if i not in live]
+        if cancelled:
+            env.count("crm_cancelled", len(env.staging.mark_deleted("crm", KEY, cancelled)))
+        if not live:
+            return
+        rows = self._rows([str(i["id"]) for i in live])
+        records = [self._record(i, rows[str(i["id"])]) for i in live]
+        result = env.staging.upsert_seen("crm", KEY, records)
+        env.count("crm_read", len(records))
+        env.count("crm_changed", len(result.to_sync))
+
+    def _failure_stages(self, category: int) -> set[str]:
+        """The stages of a smart-invoice category that mean failure, read once per step."""
+        if category not in self.failed:
+            flt = {"ENTITY_ID": f"SMART_INVOICE_STAGE_{category}"}
+            statuses = self.env.crm.call("crm.status.list", {"filter": flt})["result"]
+            self.failed[category] = {str(s["STATUS_ID"]) for s in statuses if s.get("SEMANTICS") == "F"}
+        return self.failed[category]
+
+    def _rows(self, ids: list[str]) -> dict[str, list[dict]]:
+        """The product rows of up to 50 smart invoices, in one batch request, as deal rows."""
+        commands = {
+            f"r{n}": ("crm.item.productrow.list", {"filter": {"=ownerType": "SI", "=ownerId": i}})
+            for n, i in enumerate(ids)
+        }
+
+        def parse(result: BatchResult) -> dict[str, list[dict]]:
+            for key in commands:
+                if key in result.errors:
+                    raise result.errors[key]
+            return {
+                i: [_deal_row(r) for r in (result.results.get(f"r{n}") or {}).get("productRows") or []]
+                for n, i in enumerate(ids)
+            }
+
+        return self.env.crm.batch_read(commands, parse)
+
+    def _record(self, invoice: dict, rows: list[dict]) -> SeenInput:
+        invoice_id = str(invoice["id"])
+        record = record_id(invoice_id, "invoice", smart=True)
+        what = f"Счёт CRM {invoice_id}|CRM invoice {invoice_id}"
+        on = datetime.fromisoformat(str(invoice.get("begindate") or invoice["createdTime"])).date()
+        company, currency = invoice.get("companyId"), invoice.get("currencyId")
+        raw = {**invoice, "DATE_MODIFY": invoice.get("updatedTime"), "@rows": rows}
+        return crm_seen(
+            record, raw, lambda: self.builder.document(record, what, company, currency, "invoice", on, rows)
+        )
+
+
+def _deal_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {deal: row.get(item) for item, deal in ROW_NAMES.items()}
