@@ -12,9 +12,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from crm1c.clients.odata_filter import F, guid
 from crm1c.staging import Staging
+from crm1c.staging.schema import xref
 from crm1c.sync.entities import entity
 from crm1c.sync.runtime import KILL_POINTS
 from tests.contour_harness import RunningContour
@@ -69,6 +71,13 @@ def check_rows(doc: dict) -> None:
             assert cents(row["СуммаНДС"]) == cents(vat), (doc["Number"], table, row)
             total += amount + (0 if included else cents(row["СуммаНДС"]))
     assert cents(doc["СуммаДокумента"]) == total, doc["Number"]
+
+
+def staging_pairs(staging: Staging, entity_key: str) -> list[tuple[str, str]]:
+    """(CRM id, 1C id) of every link of an entity, in CRM id order."""
+    with staging.engine.connect() as conn:
+        rows = conn.execute(sa.select(xref.c.crm_id, xref.c.onec_id).where(xref.c.entity == entity_key))
+        return sorted((str(c), str(o)) for c, o in rows)
 
 
 def deal(crm: Any, deal_id: str) -> dict:
@@ -282,3 +291,61 @@ def test_smart_invoices_become_payment_invoices_and_a_failed_one_is_cancelled(
     sync(sqlite_staging, crm, onec)
 
     assert onec.get(INVOICES, tagged[invoice_id]["Ref_Key"])["DeletionMark"] is True
+
+
+def test_bad_input_waits_with_a_reason_and_the_rest_goes_on(
+    demo_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(demo_contour)
+    prepare(sqlite_staging, crm, onec)
+    companies = [c for c, _ in staging_pairs(sqlite_staging, "counterparty")]
+    products = dict(staging_pairs(sqlite_staging, "nomenclature"))
+    services = {
+        str(s["id"])
+        for s in crm.call(
+            "catalog.product.service.list",
+            {"filter": {"iblockId": 14}, "select": ["id", "iblockId"]},
+        )["result"]["services"]
+    }
+    service = next(p for p in products if p in services)
+    good = next(p for p in products if p not in services)
+    crm_only = crm.call(
+        "catalog.product.add",
+        {"fields": {"iblockId": 14, "name": "Только в CRM", "code": "CRM-ONLY-1"}},
+        write=True,
+    )["result"]["element"]["id"]
+    long_name = ('Монтаж "под ключ"; DROP TABLE deals;-- ' + "ж" * 600)[:600]
+
+    def new_deal(
+        company: str, rows: list[dict], currency: str = "RUB", stage: str = "PREPAYMENT_INVOICE"
+    ) -> str:
+        fields = {
+            "TITLE": "Проверка",
+            "COMPANY_ID": company,
+            "STAGE_ID": stage,
+            "CURRENCY_ID": currency,
+        }
+        deal_id = str(crm.call("crm.deal.add", {"fields": fields}, write=True)["result"])
+        crm.call("crm.deal.productrows.set", {"id": deal_id, "rows": rows}, write=True)
+        return deal_id
+
+    row = {"PRICE": 1220, "QUANTITY": 1, "TAX_RATE": 22, "TAX_INCLUDED": "Y"}
+    fine = new_deal(companies[0], [row | {"PRODUCT_ID": service, "PRODUCT_NAME": long_name}], stage="WON")
+    unknown = new_deal(companies[0], [row | {"PRODUCT_ID": good}, row | {"PRODUCT_ID": crm_only}])
+    foreign = new_deal(companies[0], [row | {"PRODUCT_ID": good}], currency="CNY")
+    ref = next(o for c, o in staging_pairs(sqlite_staging, "counterparty") if c == companies[1])
+    onec.mark_deleted("Catalog_Контрагенты", ref, onec.get("Catalog_Контрагенты", ref)["DataVersion"])
+    run_sync(sqlite_staging, crm, onec, steps=("extract_onec",))
+    orphan = new_deal(companies[1], [row | {"PRODUCT_ID": good}])
+
+    sync(sqlite_staging, crm, onec)
+
+    held = {q.external_id: q for q in sqlite_staging.open_quarantine("invoice")}
+    assert str(crm_only) in held[f"{unknown}:invoice"].reason_ru
+    assert held[f"{foreign}:invoice"].field == "currency"
+    assert "помечен на удаление" in held[f"{orphan}:invoice"].reason_ru
+    doc = documents(onec)[(fine, "invoice")]
+    assert (
+        doc["Товары"][0]["Содержание"] == long_name or doc["Товары"][0]["Номенклатура"] == products[service]
+    )
+    check_rows(doc)

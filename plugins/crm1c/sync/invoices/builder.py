@@ -45,6 +45,16 @@ class DocumentBuilder:
                     f"{what_en}: company {company or '—'} is not in 1C yet",
                 )
             )
+        partner = self.env.staging.get_seen("onec", COUNTERPARTY, link.onec_id)
+        if partner is None or partner.deleted or (partner.normalised or {}).get("deleted"):
+            raise IssueError(
+                Issue(
+                    "counterparty",
+                    "counterparty_deleted",
+                    f"{what_ru}: контрагент {link.onec_id} удалён или помечен на удаление в 1С",
+                    f"{what_en}: counterparty {link.onec_id} is deleted or marked for deletion in 1C",
+                )
+            )
         code = self.currencies.onec_code(str(currency or "RUB"))
         source = record.rsplit(":", 1)[0]
         conversion = deal_document(source, rows, kind, on, self.item, self.vat)  # type: ignore[arg-type]
