@@ -7,6 +7,7 @@ document is checked against the deal and 1C's own row rule, independently of crm
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -349,3 +350,43 @@ def test_bad_input_waits_with_a_reason_and_the_rest_goes_on(
         doc["Товары"][0]["Содержание"] == long_name or doc["Товары"][0]["Номенклатура"] == products[service]
     )
     check_rows(doc)
+
+
+def test_the_contract_is_the_mapped_one_else_the_buyer_contract_created_once(
+    demo_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(demo_contour)
+    prepare(sqlite_staging, crm, onec)
+    sync(sqlite_staging, crm, onec)
+    docs = documents(onec)
+    contracts = [
+        r for page in onec.list("Catalog_ДоговорыКонтрагентов") for r in page if not r["DeletionMark"]
+    ]
+    buyer = Counter(
+        (r["Owner_Key"], r["Description"]) for r in contracts if r["ВидДоговора"] == "СПокупателем"
+    )
+    assert all(n == 1 for n in buyer.values()), "a buyer contract was created twice"
+    by_ref = {r["Ref_Key"]: r for r in contracts}
+    for doc in docs.values():
+        contract = by_ref[doc["ДоговорКонтрагента_Key"]]
+        assert (contract["Owner_Key"], contract["ВидДоговора"]) == (doc["Контрагент_Key"], "СПокупателем")
+
+    (deal_id, _), doc = next(iter(docs.items()))
+    inn = onec.get("Catalog_Контрагенты", doc["Контрагент_Key"])["ИНН"]
+    named = onec.create(
+        "Catalog_ДоговорыКонтрагентов",
+        {"Description": "Договор № 15", "Owner_Key": doc["Контрагент_Key"], "ВидДоговора": "СПокупателем"},
+    )
+    mapping = entity("invoices").load_mapping().model_copy(update={"contracts": {inn: "Договор № 15"}})
+    deal_row = {"PRICE": 100, "QUANTITY": 1, "TAX_RATE": 22, "TAX_INCLUDED": "Y"}
+    product = crm.call("crm.deal.productrows.get", {"id": deal_id})["result"][0]["PRODUCT_ID"]
+    company = deal(crm, deal_id)["COMPANY_ID"]
+    fields = {"TITLE": "По договору", "COMPANY_ID": company, "STAGE_ID": "FINAL_INVOICE"}
+    new = str(crm.call("crm.deal.add", {"fields": fields}, write=True)["result"])
+    crm.call(
+        "crm.deal.productrows.set", {"id": new, "rows": [deal_row | {"PRODUCT_ID": product}]}, write=True
+    )
+
+    sync(sqlite_staging, crm, onec, mapping=mapping)
+
+    assert documents(onec)[(new, "invoice")]["ДоговорКонтрагента_Key"] == named["Ref_Key"]

@@ -25,7 +25,8 @@ class DealStages(BaseModel):
 
 class InvoiceMapping(BaseModel):
     """``deals.categories``: funnel → stage → the documents a deal there has; ``smart_invoices``: each smart
-    invoice not at a failed stage has a 1C payment invoice."""
+    invoice not at a failed stage has a 1C payment invoice; ``contracts``: ИНН → the buyer contract (by name)
+    documents of that counterparty use (others: their buyer contract, created as ``contract_name``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -33,6 +34,7 @@ class InvoiceMapping(BaseModel):
     deals: DealStages
     smart_invoices: bool = True
     contract_name: str = Field(default="Основной договор", min_length=1)
+    contracts: dict[str, str] = {}
     organization: str | None = None
 
     def documents_for(self, category: int, stage: str) -> tuple[DocumentKind, ...]:

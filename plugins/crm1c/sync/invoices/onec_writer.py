@@ -120,11 +120,15 @@ class OneCDocumentWriter:
         }
 
     def _contract(self, env: SyncEnv, counterparty: str, organization: str) -> str:
-        """The counterparty's buyer contract; created (once, even from parallel writers) when it has none."""
+        """The contract the mapping names for this counterparty (by ИНН), else its buyer contract, created
+        (once, even from parallel writers) when it has none."""
+        named = env.mapping.contracts.get(_inn(env, counterparty) or "")
         with self._guard:
             lock = self._contract_locks.setdefault(counterparty, threading.Lock())
         with lock:
             flt = (F("Owner_Key") == guid(counterparty)) & (F("ВидДоговора") == "СПокупателем")
+            if named:
+                flt = flt & (F("Description") == named)
             found = [
                 r
                 for r in env.onec.list_all(CONTRACTS, ["Ref_Key", "DeletionMark"], flt)
@@ -132,6 +136,15 @@ class OneCDocumentWriter:
             ]
             if found:
                 return str(found[0]["Ref_Key"])
+            if named:
+                raise IssueError(
+                    Issue(
+                        "contract",
+                        "contract_missing",
+                        f"У контрагента нет договора с покупателем «{named}» (invoices.yaml: contracts)",
+                        f"The counterparty has no buyer contract '{named}' (invoices.yaml: contracts)",
+                    )
+                )
             body = {
                 "Description": env.mapping.contract_name,
                 "Owner_Key": counterparty,
@@ -155,6 +168,12 @@ class OneCDocumentWriter:
         entity_set = next((s for s in SET_OF_KIND.values() if f"#{s}/" in metadata), None)
         entity_set = entity_set or SET_OF_KIND["sale" if "Услуги" in row else "invoice"]
         return onec_seen(currency_refs(env), row | {SET: entity_set}, dirty=False)
+
+
+def _inn(env: SyncEnv, counterparty: str) -> str | None:
+    """The ИНН of a counterparty as staging last saw it in 1C."""
+    seen = env.staging.get_seen("onec", "counterparty", counterparty)
+    return (seen.normalised or {}).get("inn") if seen is not None else None
 
 
 def _invoice_of(env: SyncEnv, sale_id: str) -> str | None:
