@@ -36,7 +36,8 @@ RATE_2025 = {**RATE_2026, "Общая": "20"}
 
 def sync(staging: Staging, crm: Any, onec: Any, **kw: Any) -> dict[str, Any]:
     kw.setdefault("run_date", TODAY)
-    return run_sync(staging, crm, onec, ref=REF, steps=STEPS, **kw)
+    kw.setdefault("steps", STEPS)
+    return run_sync(staging, crm, onec, ref=REF, **kw)
 
 
 def catalog(crm: Any) -> dict[str, dict]:
@@ -236,4 +237,23 @@ def test_a_crash_at_any_kill_point_leaves_no_duplicate(
     for _run in range(2):
         sync(sqlite_staging, crm, onec)
     assert_catalog_follows_1c(crm, onec, sqlite_staging, TODAY, RATE_2026)
+    assert pending_intents_total(sqlite_staging) == 0
+
+
+def test_a_batch_answer_lost_after_the_write_never_makes_a_second_product(
+    demo_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(demo_contour)
+    sync(sqlite_staging, crm, onec, steps=("extract_crm", "extract_onec", "plan"))
+    # every batch counts for the fault (reads are retried by the client): half of them lose their answer
+    demo_contour.knobs("bitrix", fault_lost_answer_rate=0.5, fault_seed=7, fault_lost_answer_on="batch")
+    try:
+        first = sync(sqlite_staging, crm, onec, steps=("load_crm", "publish"))
+    finally:
+        demo_contour.knobs("bitrix", fault_lost_answer_rate=0.0)
+    again = sync(sqlite_staging, crm, onec)
+
+    assert first["crm_left_pending"] > 0, "the lost batch's writes wait for a lookup"
+    assert again["crm_adopted"] > 0, "the lost creates were looked up and adopted"
+    assert_catalog_follows_1c(crm, onec, sqlite_staging, TODAY, RATE_2026)  # one product per item
     assert pending_intents_total(sqlite_staging) == 0
