@@ -390,3 +390,25 @@ def test_the_contract_is_the_mapped_one_else_the_buyer_contract_created_once(
     sync(sqlite_staging, crm, onec, mapping=mapping)
 
     assert documents(onec)[(new, "invoice")]["ДоговорКонтрагента_Key"] == named["Ref_Key"]
+
+
+def test_a_pilot_writes_only_the_documents_of_its_deals(
+    demo_contour: RunningContour, sqlite_staging: Staging
+):
+    from crm1c.rollout import pilot_predicate
+    from crm1c.sync.invoices.pilot import DocumentPilot
+
+    crm, onec = clients(demo_contour)
+    prepare(sqlite_staging, crm, onec)
+    deals = crm.call("crm.deal.list", {"filter": {"STAGE_ID": "WON"}, "select": ["ID", "COMPANY_ID"]})[
+        "result"
+    ]
+    company = str(deals[0]["COMPANY_ID"])
+    pilot = pilot_predicate(DocumentPilot(), {"companies": [company]})
+
+    sync(sqlite_staging, crm, onec, pilot=pilot)
+
+    docs = documents(onec)
+    assert docs and {deal(crm, d)["COMPANY_ID"] for d, _ in docs} == {company}
+    sync(sqlite_staging, crm, onec)  # the pilot is over: the rest goes too
+    assert len(documents(onec)) > len(docs)

@@ -27,6 +27,7 @@ from crm1c.sync.runtime import Progress, SyncEnv
 
 SELECT = [
     "ID",
+    "ASSIGNED_BY_ID",
     "TITLE",
     "CATEGORY_ID",
     "STAGE_ID",

@@ -26,6 +26,7 @@ SELECT = [
     "id",
     "title",
     "categoryId",
+    "assignedById",
     "stageId",
     "companyId",
     "currencyId",

@@ -10,6 +10,7 @@ from crm1c.domain.sales_document import SalesDocument, content_hash, identity_ke
 from crm1c.sync.engine.onec_scan import OneCScan
 from crm1c.sync.invoices.crm_reader import read_documents
 from crm1c.sync.invoices.onec_writer import OneCDocumentWriter, currency_refs
+from crm1c.sync.invoices.pilot import DocumentPilot
 from crm1c.sync.invoices.records import INVOICES, KEY, SALES, onec_seen
 from crm1c.sync.runtime import SyncEnv
 from crm1c.sync.spec import EntitySpec
@@ -38,4 +39,5 @@ INVOICES_SPEC = EntitySpec(
         ),
     },
     writers={"onec": OneCDocumentWriter()},
+    pilot_match=DocumentPilot(),
 )
