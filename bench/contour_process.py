@@ -47,13 +47,16 @@ class ContourProcess:
         self.proc: subprocess.Popen | None = None
         self.log = state_dir / "contour.out"
 
-    def seed(self) -> float:
-        """Seed the profile ``scale`` at this size; returns the seconds it took."""
+    def seed(self, command: list[str] | None = None) -> float:
+        """Seed the profile ``scale`` at this size, or run ``command`` (arguments after the interpreter, e.g.
+        ``["-m", "bench.invoice_dataset", "--size", "N"]``) with the contour's environment; returns the
+        seconds it took."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
+        command = command or ["-m", "contour", "seed", "--profile", "scale", "--size", str(self.size)]
         with open(self.log, "ab") as out:
             subprocess.run(
-                [PY, "-m", "contour", "seed", "--profile", "scale", "--size", str(self.size)],
+                [PY, *command],
                 cwd=REPO,
                 env=self.env,
                 stdout=out,

@@ -9,6 +9,8 @@ import pstats
 import signal
 import subprocess
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -19,17 +21,29 @@ from bench.code_fingerprint import code_fingerprint
 from bench.contour_process import ContourProcess
 from bench.profiles import profile_text
 
-#: The CLI the worker is started with (``--worker`` and its hidden options).
-CLI = Path(__file__).resolve().parent / "bench_counterparties.py"
+
+@dataclass(frozen=True)
+class BenchKind:
+    """What differs between benches: the CLI the worker is started with (``--worker`` and its hidden
+    options), how the contour is seeded for a size (``None``: the scale profile) and whether a preparing
+    worker (``--prep``, not measured: e.g. the entities synced first) runs before the measured one."""
+
+    cli: Path
+    seed: Callable[[argparse.Namespace, int], list[str]] | None = None
+    prep: bool = False
 
 
-def run_size(args: argparse.Namespace, n: int, workdir: Path) -> dict:
+COUNTERPARTIES = BenchKind(Path(__file__).resolve().parent / "bench_counterparties.py")
+
+
+def run_size(args: argparse.Namespace, n: int, workdir: Path, kind: BenchKind = COUNTERPARTIES) -> dict:
     """The results of size ``n`` (contour, staging DB, logs and results under ``workdir``)."""
     state = workdir / f"contour_{n}"
     contour_prof = workdir / f"contour_{n}.prof" if args.profile_contour else None
     contour = ContourProcess(state, n, contour_prof, nodelay=args.contour_nodelay)
-    say(f"N={n}: seeding the contour (profile scale) in {state}")
-    seed_s = contour.seed()
+    seed_cmd = kind.seed(args, n) if kind.seed else None
+    say(f"N={n}: seeding the contour ({' '.join(seed_cmd) if seed_cmd else 'profile scale'}) in {state}")
+    seed_s = contour.seed(seed_cmd)
     say(f"N={n}: seeded in {seed_s:.1f}s; starting it (rate plan standard)")
     staging_url = (
         args.staging_url.format(n=n) if args.staging_url else f"sqlite:///{workdir}/staging_{n}.sqlite3"
@@ -40,7 +54,8 @@ def run_size(args: argparse.Namespace, n: int, workdir: Path) -> dict:
     code_before = code_fingerprint()
     contour.start()
     try:
-        cmd = _worker_command(args, n, state, contour, staging_url, out, workdir / f"worker_{n}.log")
+        prep_s = _prepare(kind, args, n, workdir, state, contour, staging_url) if kind.prep else None
+        cmd = _worker_command(kind, args, n, state, contour, staging_url, out, workdir / f"worker_{n}.log")
         started = time.perf_counter()
         returncode = _run_worker(cmd, n, args.budget_min)
         if not out.exists():
@@ -48,6 +63,8 @@ def run_size(args: argparse.Namespace, n: int, workdir: Path) -> dict:
         result = json.loads(out.read_text())
         result["worker_wall_s"] = time.perf_counter() - started
         result["seed_s"] = seed_s
+        if prep_s is not None:
+            result["prep_s"] = prep_s
         result["staging"] = staging_url.split(":", 1)[0]
         result["contour_nodelay"] = bool(args.contour_nodelay)
         result.setdefault("code", code_before)
@@ -61,7 +78,28 @@ def run_size(args: argparse.Namespace, n: int, workdir: Path) -> dict:
     return result
 
 
+def _prepare(
+    kind: BenchKind,
+    args: argparse.Namespace,
+    n: int,
+    workdir: Path,
+    state: Path,
+    contour: ContourProcess,
+    staging_url: str,
+) -> float:
+    """Run the preparing worker (``--prep``) to its end; the seconds it took."""
+    say(f"N={n}: preparing (not measured)")
+    log_file = workdir / f"prep_{n}.log"
+    cmd = _worker_command(kind, args, n, state, contour, staging_url, workdir / f"prep_{n}.json", log_file)
+    started = time.perf_counter()
+    returncode = subprocess.run([*cmd, "--prep"], cwd=REPO, check=False).returncode
+    if returncode:
+        raise RuntimeError(f"preparing N={n} failed with {returncode}; see {log_file}")
+    return time.perf_counter() - started
+
+
 def _worker_command(
+    kind: BenchKind,
     args: argparse.Namespace,
     n: int,
     state: Path,
@@ -72,7 +110,7 @@ def _worker_command(
 ) -> list[str]:
     cmd = [
         PY,
-        str(CLI),
+        str(kind.cli),
         "--worker",
         "--size",
         str(n),
@@ -102,7 +140,7 @@ def _worker_command(
         str(contour.proc.pid if contour.proc else 0),
     ]
     for flag in ("analyze_staging", "early_probe", "profile", "skip_edits", "trace"):
-        if getattr(args, flag):
+        if getattr(args, flag, False):
             cmd.append("--" + flag.replace("_", "-"))
     return cmd
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ from bench.ceilings import (
     WRITE_CEILING,
 )
 from bench.measure import ONEC_WRITE_VERBS, fmt_counters
+
+#: The report of one size: its figures, and its rows of the targets table added to the ``Table`` given.
+SizeReport = Callable[[dict, list[int], "Table"], list[str]]
 
 
 class Table:
@@ -50,12 +54,13 @@ def load_saved(files: list[str]) -> list[dict]:
     return sorted(saved, key=lambda r: r["n"])
 
 
-def report(results: list[dict], pools: list[int]) -> str:
-    """Every size's figures, then (with two sizes or more) peak RSS by size, then the targets."""
+def report(results: list[dict], pools: list[int], sizes: SizeReport | None = None) -> str:
+    """Every size's figures (``sizes``: the bench's own report of one size; default the counterparty
+    bench's), then (with two sizes or more) peak RSS by size, then the targets."""
     parts: list[str] = []
     verdicts = Table()
     for r in results:
-        parts += size_report(r, pools, verdicts)
+        parts += (sizes or size_report)(r, pools, verdicts)
     if len({r["n"] for r in results}) >= 2:
         parts += rss_by_size(results, verdicts)
     parts.append("\n================ targets ================")
@@ -98,14 +103,7 @@ def size_report(r: dict, pools: list[int], verdicts: Table) -> list[str]:
         "≥ 90%",
         _ok(read_fraction is not None and read_fraction >= TARGET_READ),
     )
-    reached = _ph(r, "A.load_crm.standard") is not None
-    verdicts.add(
-        n,
-        "Bitrix24 writes, steady ÷ 100 cmds/s",
-        _pct(write_fraction) if reached else "not reached",
-        "≥ 90%",
-        _ok(write_fraction is not None and write_fraction >= TARGET_WRITE) if reached else "n/a",
-    )
+    write_verdict(r, verdicts, "A", "Bitrix24 writes, steady ÷ 100 cmds/s", write_fraction)
     for k, f in onec_fractions.items():
         verdicts.add(n, f"1C writes pool {k} ÷ ({k}/20 ms)", _pct(f), "≥ 80%", _ok(f >= TARGET_ONEC))
     if n0:
@@ -117,6 +115,24 @@ def size_report(r: dict, pools: list[int], verdicts: Table) -> list[str]:
         )
     else:
         verdicts.add(n, "no-change run", "not reached", "≤ 5 per system", "n/a")
+    return parts + peak_and_profiles(r, verdicts)
+
+
+def write_verdict(r: dict, verdicts: Table, label: str, what: str, fraction: float | None) -> None:
+    """The targets row of the Bitrix24 write window of run ``label``."""
+    reached = _ph(r, f"{label}.load_crm.standard") is not None
+    verdicts.add(
+        r["n"],
+        what,
+        _pct(fraction) if reached else "not reached",
+        "≥ 90%",
+        _ok(fraction is not None and fraction >= TARGET_WRITE) if reached else "n/a",
+    )
+
+
+def peak_and_profiles(r: dict, verdicts: Table) -> list[str]:
+    """The peak RSS row of the targets table; the sections of the profiles the result holds."""
+    n, parts = r["n"], []
     verdicts.add(
         n,
         "peak RSS of the sync process" + (" (partial run)" if r.get("partial") else ""),
@@ -173,14 +189,13 @@ def _peak_by_step(r: dict) -> dict[str, float]:
 # -- the sections of one size ----------------------------------------------------------------------------
 
 
-def _header(r: dict) -> list[str]:
+def _header(r: dict, noun: str = "counterparties") -> list[str]:
     nodelay = ", contour with TCP_NODELAY (what-if)" if r.get("contour_nodelay") else ""
     nodelay += ", staging ANALYZEd (what-if)" if r.get("analyze_staging") else ""
     code = r.get("code") or {}
     server = r.get("bitrix_server") or {}
     lines = [
-        f"\n================ N = {r['n']:,} counterparties (staging: {r['staging']}{nodelay})"
-        " ================",
+        f"\n================ N = {r['n']:,} {noun} (staging: {r['staging']}{nodelay}) ================",
         f"code: git {code.get('head')}, uncommitted {', '.join(code.get('dirty') or []) or 'none'}; "
         f"sources sha1 {code.get('sources_sha1')}"
         + (
@@ -205,14 +220,22 @@ def _header(r: dict) -> list[str]:
 
 
 def _runs_table(r: dict) -> str:
+    runs = [
+        ("A", "A full sync (first)", True),
+        ("N0", "N0 incremental, no change", False),
+        ("I1", "I1 incremental, 1% edited each side", False),
+        ("B", "B full re-sync, nothing to write", True),
+    ]
+    runs += [(f"C{i}", f"C{i} incremental (converging)", False) for i in range(1, 10)]
+    return runs_table(r, runs)
+
+
+def runs_table(r: dict, runs: list[tuple[str, str, bool]]) -> str:
+    """One row per run ``(label, title, per_n)`` that has phases: seconds, records read (and per second,
+    and N per second when ``per_n``), HTTP requests."""
     n = r["n"]
     t = Table()
-    for label, title in (
-        ("A", "A full sync (first)"),
-        ("N0", "N0 incremental, no change"),
-        ("I1", "I1 incremental, 1% edited each side"),
-        ("B", "B full re-sync, nothing to write"),
-    ):
+    for label, title, per_n in runs:
         phs = _phs(r, label)
         if not phs:
             continue
@@ -223,20 +246,9 @@ def _runs_table(r: dict) -> str:
             f"{secs:.1f}",
             f"{recs:,}",
             f"{recs / secs:,.0f}" if secs else "-",
-            f"{n / secs:,.0f}" if secs and label in ("A", "B") else "-",
+            f"{n / secs:,.0f}" if secs and per_n else "-",
             *_requests(phs),
         )
-    for i in range(1, 10):
-        phs = _phs(r, f"C{i}")
-        if phs:
-            t.add(
-                f"C{i} incremental (converging)",
-                f"{_sum(phs, 'seconds'):.1f}",
-                f"{_run_records(phs):,}",
-                "-",
-                "-",
-                *_requests(phs),
-            )
     return t.render(
         (
             "run",
@@ -262,9 +274,9 @@ def _requests(phases: list[dict]) -> tuple[int, int, int, int]:
     )
 
 
-def _steps_of_a(r: dict) -> list[str]:
+def _steps_of_a(r: dict, label: str = "A", title: str = "run A (first full sync)") -> list[str]:
     t = Table()
-    for p in _phs(r, "A"):
+    for p in _phs(r, label):
         t.add(
             p["name"],
             f"{p['seconds']:.1f}",
@@ -285,7 +297,7 @@ def _steps_of_a(r: dict) -> list[str]:
             p["note"] or fmt_counters(p["counters"]).rstrip("; "),
         )
     lines = [
-        "\nSteps of run A (first full sync):",
+        f"\nSteps of {title}:",
         t.render(
             (
                 "step",
@@ -308,10 +320,12 @@ def _steps_of_a(r: dict) -> list[str]:
             )
         ),
     ]
-    if r.get("pending_after_A"):
-        lines.append(f"pending intents after A: {r['pending_after_A']}")
-    lines.append("Staging time by repository method (top 4 per step of A; seconds, summed over threads):")
-    for p in _phs(r, "A"):
+    if r.get(f"pending_after_{label}") is not None:
+        lines.append(f"pending intents after {label}: {r[f'pending_after_{label}']}")
+    lines.append(
+        f"Staging time by repository method (top 4 per step of {label}; seconds, summed over threads):"
+    )
+    for p in _phs(r, label):
         top = ", ".join(f"{k} {v:.1f}" for k, v in list((p.get("staging_top") or {}).items())[:4])
         throughput = ""
         if p.get("planned"):
@@ -380,12 +394,13 @@ def _bitrix_reads(r: dict, parts: list[str]) -> tuple[float | None, str]:
     return read_fraction, read_source
 
 
-def _bitrix_writes(r: dict, parts: list[str]) -> float | None:
-    """The writes table of A's standard-plan window; returns its steady fraction of the ceiling."""
+def _bitrix_writes(r: dict, parts: list[str], label: str = "A") -> float | None:
+    """The writes table of run ``label``'s standard-plan window; returns its steady fraction of the
+    ceiling."""
     parts.append(
         "\nBitrix24 writes (load_crm, standard plan window): ceiling 50 commands/request × 2 req/s = 100/s"
     )
-    window = _ph(r, "A.load_crm.standard")
+    window = _ph(r, f"{label}.load_crm.standard")
     if not window:
         return None
     reqs, cmds = window["crm_write_requests"], window["crm_cmds_written"]
@@ -419,7 +434,7 @@ def _bitrix_writes(r: dict, parts: list[str]) -> float | None:
             )
         )
     )
-    rest = _ph(r, "A.load_crm.unlimited")
+    rest = _ph(r, f"{label}.load_crm.unlimited")
     if rest:
         parts.append(
             f"  (window over; the rest, {rest['crm_cmds_written']:,} commands in "
@@ -430,8 +445,9 @@ def _bitrix_writes(r: dict, parts: list[str]) -> float | None:
     return write_fraction
 
 
-def _onec_writes_by_pool(r: dict, pools: list[int], parts: list[str]) -> dict[int, float]:
-    """The 1C writes table, one row per pool size; returns each size's fraction of pool ÷ latency."""
+def _onec_writes_by_pool(r: dict, pools: list[int], parts: list[str], label: str = "A") -> dict[int, float]:
+    """The 1C writes table of run ``label``, one row per pool size; returns each size's fraction of
+    pool ÷ latency."""
     parts.append(f"\n1C writes (load_onec), 1C latency {ONEC_LATENCY_MS:.0f} ms: ceiling pool ÷ latency")
     rtt = r.get("onec_rtt_ms") or {}
     if rtt:
@@ -444,7 +460,7 @@ def _onec_writes_by_pool(r: dict, pools: list[int], parts: list[str]) -> dict[in
     t = Table()
     fractions = {}
     for k in pools:
-        sample = _ph(r, f"A.load_onec.p{k}")
+        sample = _ph(r, f"{label}.load_onec.p{k}")
         if not sample:
             continue
         writes = _onec_writes([sample])

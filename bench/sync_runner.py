@@ -8,6 +8,7 @@ import contextlib
 import cProfile
 import json
 import logging
+import math
 import pstats
 import threading
 import time
@@ -21,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench import say
+from bench.ceilings import ONEC_LATENCY_MS
 from bench.contour_process import Admin
 from bench.http_recorder import Recorder
 from bench.measure import (
@@ -38,7 +40,7 @@ from bench.profiles import profile_text
 from crm1c.clients.bitrix24 import Bitrix24Client
 from crm1c.clients.onec import OneCClient
 from crm1c.clients.ratelimit import NoLimit
-from crm1c.clients.retry import RetryPolicy
+from crm1c.clients.retry import NO_RETRY, RetryPolicy
 from crm1c.staging import Staging, make_engine, migrate
 from crm1c.staging.ratelimit import make_limiter
 from crm1c.sync import pipeline
@@ -50,6 +52,13 @@ ONEC_USER, ONEC_PASSWORD = "Интеграция", "contour"
 BITRIX_USER, BITRIX_TOKEN = "1", "contour0webhook0token"
 #: The steps of a run, by their DAG task names.
 STEPS = ("extract_crm", "extract_onec", "plan", "load_onec", "load_crm", "publish")
+#: The steps of each entity's DAG, in its order (payments: the CRM reader needs the deal ids 1C knows).
+STEPS_OF = {
+    "counterparties": STEPS,
+    "nomenclature": ("extract_crm", "extract_onec", "plan", "load_crm", "publish"),
+    "invoices": ("extract_crm", "extract_onec", "plan", "load_onec", "publish"),
+    "payments": ("extract_onec", "extract_crm", "plan", "load_crm", "publish"),
+}
 
 log = logging.getLogger("bench")
 
@@ -88,13 +97,15 @@ class CappedStaging:
 
 
 class SyncRunner:
-    """The counterparty sync of one size against the served contour, every step measured as a phase whose
-    summary goes into ``result`` (saved to ``--out`` after each phase)."""
+    """The sync of one entity (:meth:`use` switches it; counterparties at first) at one size against the
+    served contour, every step measured as a phase whose summary goes into ``result`` (saved to ``--out``
+    after each phase)."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, entity_name: str = "counterparties") -> None:
         self.args = args
         self.n = args.size
-        self.entity = entity("counterparties")
+        self.entity = entity(entity_name)
+        self.steps = STEPS_OF[entity_name]
         state = Path(args.state_dir)
         self.ca = str(state / "ca.pem")
         self.admin = Admin(state, args.onec_port, args.bitrix_port)
@@ -113,6 +124,12 @@ class SyncRunner:
         self._profiler: cProfile.Profile | None = None
         self.run_counters: dict[tuple[str, str], Counter] = {}
         self.t_start = time.perf_counter()
+
+    def use(self, entity_name: str) -> None:
+        """Run entity ``entity_name`` from now on (its mapping and its DAG's steps)."""
+        self.entity = entity(entity_name)
+        self.steps = STEPS_OF[entity_name]
+        self.mapping = self.entity.load_mapping()
 
     # -- clients and staging ------------------------------------------------------------------------------
 
@@ -268,13 +285,64 @@ class SyncRunner:
             f"{fmt_counters(ph.counters)} rss {ph.rss_mb:.0f}MB peak {ph.maxrss_mb:.0f}MB"
         )
 
+    # -- load steps measured on slices -------------------------------------------------------------------
+
+    def onec_pool_samples(self, label: str, run_id: str) -> None:
+        """load_onec at 1C latency 20 ms on a slice of the queue per pool size (phases
+        ``<label>.load_onec.p<K>``)."""
+        pools = self.args.pools
+        queue = self.pending("onec")
+        self.result["onec_rtt_ms"] = {"0": self.onec_rtt()}
+        self.admin.knobs("onec", latency_ms=ONEC_LATENCY_MS)
+        self.result["onec_rtt_ms"][str(ONEC_LATENCY_MS)] = self.onec_rtt()
+        try:
+            for k in pools:
+                cap = math.ceil(self.args.onec_sample_s * k / (ONEC_LATENCY_MS / 1000.0))
+                cap = max(50, min(cap, queue // (2 * len(pools)) or 50))
+                capped = CappedStaging(self.staging, "onec", cap=cap)
+                with self.phase(f"{label}.load_onec.p{k}", note=f"pool {k}, cap {cap} intents") as ph:
+                    ph.counters = self.step("load_onec", run_id, staging=capped, onec_pool=k)
+        finally:
+            self.admin.knobs("onec", latency_ms=0)
+
+    def onec_rtt(self, samples: int = 40) -> dict:
+        """Round trip of one small 1C read on its own client (not counted): median and mean ms. The emulator
+        answers ``latency_ms`` after the request arrived (its work included): the rest is the client's."""
+        client = OneCClient(
+            self.onec_url, ONEC_USER, ONEC_PASSWORD, verify=self.ca, retry=NO_RETRY, timeout=30
+        )
+        ref = next(client.list("Catalog_Контрагенты", select=["Ref_Key"], page_size=1))[0]["Ref_Key"]
+        times = []
+        for _ in range(samples):
+            t0 = time.perf_counter()
+            client.get("Catalog_Контрагенты", ref, select=["Ref_Key", "DataVersion"])
+            times.append(1000 * (time.perf_counter() - t0))
+        client.close()
+        times.sort()
+        return {"median": times[len(times) // 2], "mean": sum(times) / len(times)}
+
+    def crm_write_window(self, label: str, run_id: str) -> None:
+        """load_crm at the standard plan for the window, then (if anything is left) with the limit off (phases
+        ``<label>.load_crm.standard`` and ``<label>.load_crm.unlimited``)."""
+        deadline = time.perf_counter() + self.args.crm_write_window
+        capped = CappedStaging(self.staging, "crm", deadline=deadline)
+        self.rec.probe.penalize()  # bucket full from the start: every write request is rate-bound (steady)
+        with self.phase(f"{label}.load_crm.standard", note="client bucket saturated at the start") as ph:
+            ph.counters = self.step("load_crm", run_id, staging=capped)
+        if capped.stopped and self.pending("crm"):
+            self.set_standard_plan(False)
+            try:
+                self.timed_step(f"{label}.load_crm.unlimited", "load_crm", run_id)
+            finally:
+                self.set_standard_plan(True)
+
     # -- plain runs ---------------------------------------------------------------------------------------
 
     def sync_run(self, label: str, mode: str, *, saturate: bool = False) -> list[Phase]:
         """One plain run of all steps (no slicing); ``saturate``: the client's bucket starts full."""
         run_id = uuid.uuid4().hex
         out = []
-        for name in STEPS:
+        for name in self.steps:
             if name == "extract_crm" and saturate:
                 self.rec.probe.penalize()  # the client's bucket is full: every request is rate-bound
             if name == "extract_crm":

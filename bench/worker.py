@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import math
 import signal
 import time
 import uuid
@@ -16,11 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench import say
-from bench.ceilings import DRAIN, ONEC_LATENCY_MS
+from bench.ceilings import DRAIN
 from bench.code_fingerprint import code_fingerprint
-from bench.sync_runner import ONEC_PASSWORD, ONEC_USER, CappedStaging, Interrupted, SyncRunner
-from crm1c.clients.onec import OneCClient
-from crm1c.clients.retry import NO_RETRY
+from bench.sync_runner import Interrupted, SyncRunner
 
 
 class Worker(SyncRunner):
@@ -71,9 +68,9 @@ class Worker(SyncRunner):
         if self.args.analyze_staging:
             self.analyze()
         self.timed_step("A.plan", "plan", run_id, "full")
-        self.onec_pool_samples(run_id)
+        self.onec_pool_samples("A", run_id)
         self.timed_step("A.load_onec.rest", "load_onec", run_id, onec_pool=max(self.args.pools))
-        self.crm_write_window(run_id)
+        self.crm_write_window("A", run_id)
         self.timed_step("A.publish", "publish", run_id)
 
     def early_probe(self) -> None:
@@ -82,53 +79,6 @@ class Worker(SyncRunner):
         it shows the memory of an incremental 1C version scan at this N. (The CRM part cannot be probed this
         way: seeded companies share one DATE_MODIFY, so the overlap window would re-read all of them.)"""
         self.timed_step("X.extract_onec", "extract_onec", uuid.uuid4().hex, "incremental")
-
-    def onec_pool_samples(self, run_id: str) -> None:
-        """load_onec at 1C latency 20 ms on a slice of the queue per pool size."""
-        pools = self.args.pools
-        queue = self.pending("onec")
-        self.result["onec_rtt_ms"] = {"0": self.onec_rtt()}
-        self.admin.knobs("onec", latency_ms=ONEC_LATENCY_MS)
-        self.result["onec_rtt_ms"][str(ONEC_LATENCY_MS)] = self.onec_rtt()
-        try:
-            for k in pools:
-                cap = math.ceil(self.args.onec_sample_s * k / (ONEC_LATENCY_MS / 1000.0))
-                cap = max(50, min(cap, queue // (2 * len(pools)) or 50))
-                capped = CappedStaging(self.staging, "onec", cap=cap)
-                with self.phase(f"A.load_onec.p{k}", note=f"pool {k}, cap {cap} intents") as ph:
-                    ph.counters = self.step("load_onec", run_id, staging=capped, onec_pool=k)
-        finally:
-            self.admin.knobs("onec", latency_ms=0)
-
-    def onec_rtt(self, samples: int = 40) -> dict:
-        """Round trip of one small 1C read on its own client (not counted): median and mean ms. The emulator
-        answers ``latency_ms`` after the request arrived (its work included): the rest is the client's."""
-        client = OneCClient(
-            self.onec_url, ONEC_USER, ONEC_PASSWORD, verify=self.ca, retry=NO_RETRY, timeout=30
-        )
-        ref = next(client.list("Catalog_Контрагенты", select=["Ref_Key"], page_size=1))[0]["Ref_Key"]
-        times = []
-        for _ in range(samples):
-            t0 = time.perf_counter()
-            client.get("Catalog_Контрагенты", ref, select=["Ref_Key", "DataVersion"])
-            times.append(1000 * (time.perf_counter() - t0))
-        client.close()
-        times.sort()
-        return {"median": times[len(times) // 2], "mean": sum(times) / len(times)}
-
-    def crm_write_window(self, run_id: str) -> None:
-        """load_crm at the standard plan for the window, then (if anything is left) with the limit off."""
-        deadline = time.perf_counter() + self.args.crm_write_window
-        capped = CappedStaging(self.staging, "crm", deadline=deadline)
-        self.rec.probe.penalize()  # bucket full from the start: every write request is rate-bound (steady)
-        with self.phase("A.load_crm.standard", note="client bucket saturated at the start") as ph:
-            ph.counters = self.step("load_crm", run_id, staging=capped)
-        if capped.stopped and self.pending("crm"):
-            self.set_standard_plan(False)
-            try:
-                self.timed_step("A.load_crm.unlimited", "load_crm", run_id)
-            finally:
-                self.set_standard_plan(True)
 
     # -- run I1 -----------------------------------------------------------------------------------------
 
@@ -179,8 +129,9 @@ class Worker(SyncRunner):
             return [(str(i), str(v)) for i, v in rows]
 
 
-def worker_main(args: argparse.Namespace) -> int:
-    """The worker's entry (``--worker``): the scenario until done or SIGTERM (the budget), results saved."""
+def worker_main(args: argparse.Namespace, worker_class: type[Worker] | None = None) -> int:
+    """The worker's entry (``--worker``): the scenario of ``worker_class`` (default :class:`Worker`) until
+    done or SIGTERM (the budget), results saved."""
     logging.basicConfig(
         filename=args.log_file, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
@@ -189,7 +140,7 @@ def worker_main(args: argparse.Namespace) -> int:
         raise Interrupted
 
     signal.signal(signal.SIGTERM, _budget)
-    worker = Worker(args)
+    worker = (worker_class or Worker)(args)
     worker.result["code"] = code_fingerprint()  # the engine is imported by now: what is measured
     try:
         worker.scenario()
