@@ -38,15 +38,21 @@ SELECT = [
 ]
 KINDS = ("invoice", "sale")
 DEALS_PER_BATCH = 25  # two commands each: product rows and stage history
-COUNTERPARTY, NOMENCLATURE = "counterparty", "nomenclature"
+REFUSED_BY_ONEC = "*"  # the field of a hold for 1C's own refusal (see crm1c.sync.engine.load_onec)
 
 
 def read_documents(env: SyncEnv, mode: str) -> None:
-    """The CRM reader of the entity: deals, then smart invoices; records held last time are planned again
-    (what held them — a rate, a closed period, an item — may be there now)."""
+    """The CRM reader of the entity: deals, then smart invoices. Records held last time are planned again:
+    what held them (a rate, a contract) may be there now. One 1C refused (a closed period, say) is tried again
+    on a full run or when its deal changes, not on every run."""
     read_deals(env, mode)
     read_smart_invoices(env, mode)
-    if held := [q.external_id for q in env.staging.open_quarantine(KEY) if q.system == "crm"]:
+    held = [
+        q.external_id
+        for q in env.staging.open_quarantine(KEY)
+        if q.system == "crm" and (mode == "full" or q.field != REFUSED_BY_ONEC)
+    ]
+    if held:
         env.staging.set_dirty("crm", KEY, held, True)
 
 
