@@ -2,24 +2,28 @@
 
 Ids are sequential in dataset order: companies, requisites, products (each with its base price, same id),
 deals, rows and invoices each from 1 (deal rows first, then the copies on the smart invoices made for deals
-in invoice stages); every deal and invoice has its stage history.
+in invoice stages); every deal and invoice has its stage history, dated by its own dates (see
+:func:`_milestones`), never by the seed's clock; only ``DATE_MODIFY`` (``updatedTime``) is the seed time.
 Everything goes in with ``executemany`` in one transaction, so 100 000 companies take seconds.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from contour.bitrix import catalog_data, deals, dictionaries_data, stagehistory, storage
-from contour.bitrix.values import now_us, round2
+from contour.bitrix.values import PORTAL_TZ, US, now_us, round2
 from contour.dataset import Company, Dataset, Deal, DealRow, Product
 
 INVOICE_STAGES = ("PREPAYMENT_INVOICE", "FINAL_INVOICE")  # deals that get a smart invoice
 _ZERO = Decimal(0)
 _VAT_RATES = {"Общая": 22.0, "Пониженная": 10.0, "Нулевая": 0.0, "БезНДС": None}
+#: Where an open deal's stage is in the pipeline: it reached it that many working days after it began.
+_STAGE_STEP = {"NEW": 0, "PREPARATION": 1, "PREPAYMENT_INVOICE": 2, "EXECUTING": 3, "FINAL_INVOICE": 4}
 T = storage.TABLES
 
 
@@ -324,7 +328,11 @@ class _Loader:
             semantic = "S" if deal.stage_id == "WON" else "F" if deal.stage_id in ("LOSE", "APOLOGY") else "P"
             company_id = company_ids.get(deal.company_key)
             prefix = stage.removesuffix(deal.stage_id)
-            history.extend(_history(2, did, (stage, deal.category_id, semantic), prefix + "NEW", ts))
+            closedate = deal.begindate  # the seeded CLOSEDATE: a closed deal closed then
+            created, moved = _milestones(deal, closedate, semantic, self.now)
+            history.extend(
+                _history(2, did, (stage, deal.category_id, semantic), prefix + "NEW", created, moved)
+            )
             rows.append(
                 (
                     did,
@@ -342,14 +350,14 @@ class _Loader:
                         "IS_MANUAL_OPPORTUNITY": "N",
                         "COMPANY_ID": company_id,
                         "BEGINDATE": deal.begindate.isoformat(),
-                        "CLOSEDATE": deal.begindate.isoformat(),
+                        "CLOSEDATE": closedate.isoformat(),
                         "OPENED": "Y",
                         "ASSIGNED_BY_ID": 1,
                         "CREATED_BY_ID": 1,
                         "MODIFY_BY_ID": 1,
                         "MOVED_BY_ID": 1,
-                        "MOVED_TIME": ts,
-                        "DATE_CREATE": ts,
+                        "MOVED_TIME": moved,
+                        "DATE_CREATE": created,
                         "DATE_MODIFY": ts,
                         "IS_RECURRING": "N",
                         "IS_RETURN_CUSTOMER": "N",
@@ -360,7 +368,10 @@ class _Loader:
             if deal.stage_id in INVOICE_STAGES:
                 iid = len(invoices) + 1
                 sent = (f"DT31_{invoice_category}:S", invoice_category, "P")
-                history.extend(_history(31, iid, sent, f"DT31_{invoice_category}:N", ts))
+                # issued on its begindate (the deal's), sent to the buyer when the deal reached its stage
+                issued = min(_at(deal.begindate, 12), self.now)
+                mailed = max(issued, min(moved + 3600 * US, self.now))
+                history.extend(_history(31, iid, sent, f"DT31_{invoice_category}:N", issued, mailed))
                 invoice_rows.extend({**r, "OWNER_TYPE": "SI", "OWNER_ID": iid} for r in deal_rows)
                 invoices.append(
                     (
@@ -384,9 +395,9 @@ class _Loader:
                             "createdBy": 1,
                             "updatedBy": 1,
                             "movedBy": 1,
-                            "createdTime": ts,
+                            "createdTime": issued,
                             "updatedTime": ts,
-                            "movedTime": ts,
+                            "movedTime": mailed,
                             "contactIds": [],
                             "observers": [],
                         },
@@ -399,10 +410,37 @@ class _Loader:
         storage.insert_many(self.conn, T["stagehistory"], list(enumerate(history, 1)))
 
 
+def _at(day: dt.date, hour: int) -> int:
+    """``hour``:00 of ``day`` on the portal's clock, in µs."""
+    return int(dt.datetime.combine(day, dt.time(hour), PORTAL_TZ).timestamp()) * US
+
+
+def _milestones(deal: Deal, closedate: dt.date, semantic: str, now: int) -> tuple[int, int]:
+    """When a seeded deal was created and when it reached its current stage, by its own dates: created at
+    10:00 on ``BEGINDATE``; a closed deal (semantics S/F) reached its stage at 17:00 on ``CLOSEDATE``, an
+    open one a working day per pipeline step after it began (PREPARATION 1, … FINAL_INVOICE 4). Never
+    after the seed itself, never before the deal was created."""
+    created = min(_at(deal.begindate, 10), now)
+    if semantic in ("S", "F"):
+        moved = _at(closedate, 17)
+    else:
+        moved = _at(_working_days_after(deal.begindate, _STAGE_STEP.get(deal.stage_id, 1)), 11)
+    return created, max(created, min(moved, now))
+
+
+def _working_days_after(day: dt.date, n: int) -> dt.date:
+    """The ``n``-th working day (Monday to Friday) after ``day``."""
+    while n > 0:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5:
+            n -= 1
+    return day
+
+
 def _history(
-    entity_type_id: int, owner_id: int, stage: tuple[str, int, str], first: str, ts: int
+    entity_type_id: int, owner_id: int, stage: tuple[str, int, str], first: str, created: int, moved: int
 ) -> list[Any]:
     """A seeded item's stage history: created at its pipeline's first stage, then moved to where it is."""
-    created = stagehistory.entry(entity_type_id, owner_id, (first, stage[1], "P"), ts, None)
-    moved = stagehistory.entry(entity_type_id, owner_id, stage, ts, (first, stage[1]))
-    return [row for row in (created, moved) if row is not None]
+    made = stagehistory.entry(entity_type_id, owner_id, (first, stage[1], "P"), created, None)
+    reached = stagehistory.entry(entity_type_id, owner_id, stage, moved, (first, stage[1]))
+    return [row for row in (made, reached) if row is not None]

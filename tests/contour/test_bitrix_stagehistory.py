@@ -3,8 +3,11 @@ API)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from contour import profiles
+from contour.bitrix import seed
 from tests.contour.conftest import Bitrix
 
 
@@ -85,3 +88,44 @@ def test_filter_order_select_and_paging(bitrix: Bitrix) -> None:
     ]
     bad = bitrix.call("crm.stagehistory.list", {"entityTypeId": 4})
     assert bad.status_code == 400
+
+
+def test_seeded_history_follows_the_deals_own_dates(bitrix: Bitrix) -> None:
+    """The demo deal of 18.11.2025 (WON) reached WON in 2025, not on the day of the seed; an open deal reached
+    its stage after it began and before the seed; a smart invoice was issued on its begindate. Only
+    DATE_MODIFY is the seed's time."""
+    seed.seed(bitrix.contour.state_dir, profiles.demo())
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=3))).date().isoformat()
+    deals = {d["TITLE"]: d for d in bitrix.result("crm.deal.list", {"select": ["*"]})}
+    old = deals["Блокноты для конференции"]  # deal-18: begun and closed 18.11.2025
+    assert (old["STAGE_ID"], old["BEGINDATE"][:10], old["CLOSEDATE"][:10]) == (
+        "WON",
+        "2025-11-18",
+        "2025-11-18",
+    )
+    rows = history(bitrix, 2, OWNER_ID=old["ID"])
+    assert [(h["STAGE_ID"], h["CREATED_TIME"][:10]) for h in rows] == [
+        ("NEW", "2025-11-18"),
+        ("WON", "2025-11-18"),
+    ]
+    assert rows[0]["CREATED_TIME"] < rows[1]["CREATED_TIME"] == old["MOVED_TIME"]
+    assert old["DATE_CREATE"] == rows[0]["CREATED_TIME"] and old["DATE_MODIFY"][:10] == today
+
+    lost = deals["Конструктор в подарок"]  # deal-21: LOSE, 05.12.2025
+    assert [h["CREATED_TIME"][:10] for h in history(bitrix, 2, OWNER_ID=lost["ID"])] == ["2025-12-05"] * 2
+
+    invoiced = deals["Антисептик и освещение"]  # deal-11: FINAL_INVOICE, begun 12.10.2026 (a Monday)
+    rows = history(bitrix, 2, OWNER_ID=invoiced["ID"])
+    assert [(h["STAGE_ID"], h["CREATED_TIME"][:10]) for h in rows] == [
+        ("NEW", "2026-10-12"),
+        ("FINAL_INVOICE", "2026-10-16"),  # four pipeline steps, four working days later
+    ]
+    invoice = bitrix.result("crm.item.list", {"entityTypeId": 31, "filter": {"parentId2": invoiced["ID"]}})
+    item = invoice["items"][0]
+    sent = history(bitrix, 31, OWNER_ID=item["id"])
+    assert [(h["STAGE_ID"], h["CREATED_TIME"][:10]) for h in sent] == [
+        ("DT31_1:N", "2026-10-12"),
+        ("DT31_1:S", "2026-10-16"),
+    ]
+    assert item["createdTime"] == sent[0]["CREATED_TIME"] and item["updatedTime"][:10] == today
+    assert all(h["CREATED_TIME"][:10] <= today for t in (2, 31) for h in history(bitrix, t))
