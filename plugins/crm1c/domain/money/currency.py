@@ -36,6 +36,7 @@ class CurrencyTable(Strict):
     """The validated ``currencies.yaml``: Bitrix24 letter code → 1C currency."""
 
     version: Literal[1]
+    base: LetterCode = "RUB"  # the accounting currency (rate 1, no rate lookup)
     currencies: dict[LetterCode, Currency] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -47,7 +48,14 @@ class CurrencyTable(Strict):
                     f"currencies.{letters}.code: {currency.code} is already {seen[currency.code]}"
                 )
             seen[currency.code] = letters
+        if self.base not in self.currencies:
+            raise ValueError(f"base: {self.base} is not one of the currencies")
         return self
+
+    @property
+    def base_code(self) -> str:
+        """The 1C code of the accounting currency (``"643"``)."""
+        return self.currencies[self.base].code
 
     def onec_code(self, letters: str) -> str:
         """``RUB`` → ``"643"``; an unknown code raises ``IssueError``."""

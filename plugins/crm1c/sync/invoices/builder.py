@@ -55,7 +55,7 @@ class DocumentBuilder:
                     f"{what_en}: counterparty {link.onec_id} is deleted or marked for deletion in 1C",
                 )
             )
-        code = self.currencies.onec_code(str(currency or "RUB"))
+        code = self.currencies.onec_code(str(currency or self.currencies.base))
         source = record.rsplit(":", 1)[0]
         conversion = deal_document(source, rows, kind, on, self.item, self.vat)  # type: ignore[arg-type]
         if conversion.document is None:

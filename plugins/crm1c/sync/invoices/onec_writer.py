@@ -29,7 +29,6 @@ CONTRACTS = "Catalog_ДоговорыКонтрагентов"
 ORGANIZATIONS = "Catalog_Организации"
 CURRENCIES = "Catalog_Валюты"
 RATES = "InformationRegister_КурсыВалют"
-BASE_CURRENCY = "643"
 HEADER = {"on": "Date", "counterparty": "Контрагент_Key", "includes_vat": "СуммаВключаетНДС"}
 HEADER |= {"operation": "ВидОперации", "total": "СуммаДокумента"}
 
@@ -104,14 +103,15 @@ class OneCDocumentWriter:
                     f"1C has no currency with code {code} (Catalog_Валюты)",
                 )
             )
-        if code == BASE_CURRENCY or doc.on is None:
+        table = currencies.load_currency_table()
+        if code == table.base_code or doc.on is None:
             return {
                 "ВалютаДокумента_Key": by_code[code],
                 "КурсВзаиморасчетов": 1,
                 "КратностьВзаиморасчетов": 1,
             }
         rows = env.onec.slice_last(RATES, doc.on, F("Валюта_Key") == guid(by_code[code]))
-        letters = currencies.load_currency_table().crm_code(code)
+        letters = table.crm_code(code)
         rate = currencies.rate_on([currencies.ExchangeRate.from_odata(r) for r in rows], doc.on, letters)
         return {
             "ВалютаДокумента_Key": by_code[code],

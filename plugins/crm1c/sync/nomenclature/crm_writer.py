@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm1c.domain.issues import Issue, IssueError
+from crm1c.domain.money import currency as currencies
 from crm1c.domain.product import Product
 from crm1c.staging import WriteIntent
 from crm1c.sync.engine.load_crm import failed
@@ -75,7 +76,8 @@ class CrmProductWriter:
         if fields & set(PRICE_FIELDS) and item.price is not None:
             seen = current.get(intent.target_id or "")
             price_row = (seen.raw.get("@price") if seen else None) if intent.op != "create" else None
-            values = {"price": str(item.price), "currency": item.currency or "RUB"}
+            currency = item.currency or currencies.load_currency_table().base
+            values = {"price": str(item.price), "currency": currency}
             if price_row:
                 commands[f"c{n}"] = ("catalog.price.update", {"id": price_row["id"], "fields": values})
             else:
