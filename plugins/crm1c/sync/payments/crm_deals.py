@@ -79,6 +79,16 @@ def ensure_fields(env: SyncEnv) -> list[str]:
         log.warning("dry run: would create the deal user fields %s", ", ".join(sorted(missing.values())))
         env.count("crm_fields_missing", len(missing))
         return []
+    # a field made now is empty on every deal: every deal is planned again so its value is written, and the
+    # deals held because a value did not stick are released (held again if it still fails; the engine
+    # releases a hold only when the record is planned from its own side). Done first: when the answer to
+    # the creation is lost, the retry finds the fields there and nothing missing, the deals are dirty anyway
+    known = [i for i, _v, _deleted in env.staging.seen_versions("onec", KEY)]
+    with env.staging.batch() as staging:
+        staging.set_dirty("onec", KEY, known, True)
+        for held in staging.open_quarantine(KEY):
+            if held.system == "onec":
+                staging.resolve_quarantine(KEY, "onec", held.external_id)
     commands = {
         f"a{n}": ("crm.deal.userfield.add", {"fields": _definition(value, name)})
         for n, (value, name) in enumerate(missing.items())
@@ -90,15 +100,6 @@ def ensure_fields(env: SyncEnv) -> list[str]:
     created = sorted(missing.values())
     log.warning("created the deal user fields %s", ", ".join(created))
     env.count("crm_fields_created", len(created))
-    # a field made now is empty on every deal: plan every deal again so its value is written; the deals
-    # held because a value did not stick are released (planned again now, held again if it still fails —
-    # the engine releases a hold only when the record is planned from its own side)
-    known = [i for i, _v, _deleted in env.staging.seen_versions("onec", KEY)]
-    with env.staging.batch() as staging:
-        staging.set_dirty("onec", KEY, known, True)
-        for held in staging.open_quarantine(KEY):
-            if held.system == "onec":
-                staging.resolve_quarantine(KEY, "onec", held.external_id)
     return created
 
 
@@ -196,10 +197,12 @@ def wire(value: str, data: Any) -> Any:
 
 def stuck(value: str, row: dict[str, Any], names: dict[str, str], expected: Any) -> bool:
     """Whether the deal read back holds ``expected`` in the field of ``value`` (a field the portal does not
-    define is missing from the row: it never sticks)."""
+    define is missing from the row: a value never sticks there; an emptied field may be left out of the row
+    too, so a clear is kept when the row has nothing in it)."""
+    wanted = None if expected is None or expected == "" else expected
     if names[value] not in row:
-        return False
-    return values(row, names)[value] == (None if expected is None or expected == "" else expected)
+        return wanted is None
+    return values(row, names)[value] == wanted
 
 
 def _text(data: Any) -> str | None:
