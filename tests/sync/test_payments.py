@@ -404,22 +404,22 @@ def test_a_crm_edit_of_the_status_is_overwritten_and_reported(
 
 @pytest.mark.parametrize("point", KILL_POINTS)
 def test_a_crash_at_any_kill_point_never_counts_a_payment_twice(
-    point: str, empty_contour: RunningContour, sqlite_staging: Staging
+    point: str, empty_contour: RunningContour, staging: Staging
 ):
     crm, onec = clients(empty_contour)
     books = Books(crm, onec)
     deal, paid = _one_paid_deal(books)
     other, other_paid = _one_paid_deal(books)
     with pytest.raises(Killed):
-        sync(sqlite_staging, crm, onec, kill_hook=crash_at(point))
+        sync(staging, crm, onec, kill_hook=crash_at(point))
     for _run in range(2):
-        sync(sqlite_staging, crm, onec)
+        sync(staging, crm, onec)
 
     assert deal_fields(crm, deal) == paid and deal_fields(crm, other) == other_paid
-    assert pending_intents_total(sqlite_staging) == 0
-    assert not sqlite_staging.open_quarantine("payment")
+    assert pending_intents_total(staging) == 0
+    assert not staging.open_quarantine("payment")
     writes = crm_writes(empty_contour)
-    sync(sqlite_staging, crm, onec)
+    sync(staging, crm, onec)
     assert crm_writes(empty_contour) == writes
 
 

@@ -28,7 +28,6 @@ conflict and overwritten (as nomenclature does, :mod:`crm1c.domain.product`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -42,6 +41,7 @@ from crm1c.domain.issues import Issue
 from crm1c.domain.money.numbers import ZERO, exact, kopecks
 from crm1c.domain.money.payments import DealInvoice, Receipt, allocate
 from crm1c.domain.one_way import OneWayMerge, follow
+from crm1c.domain.sales_document import DEAL_TAG, SMART_INVOICE_TAG
 from crm1c.domain.systems import ZERO_GUID
 
 #: The fields 1C owns and the CRM deal shows (what makes two records equal).
@@ -53,7 +53,6 @@ STATUSES = ("unpaid", "partially_paid", "paid", "overpaid")
 RECEIPTS = "Document_ПоступлениеНаРасчетныйСчет"
 INVOICES = "Document_СчетНаОплатуПокупателю"
 SALES = "Document_РеализацияТоваровУслуг"
-_TAG = re.compile(r"crm1c:(deal|invoice):(\d+)")
 _LABELS = {INVOICES: "Счет", SALES: "Реализация"}
 
 
@@ -132,9 +131,13 @@ def merge(
 
 
 def tagged(comment: Any) -> tuple[str, str] | None:
-    """``("deal" | "invoice", id)`` from a document's ``Комментарий``, or None (not made by crm1c)."""
-    found = _TAG.search(str(comment or ""))
-    return (found.group(1), found.group(2)) if found else None
+    """``("deal" | "invoice", id)`` from a document's ``Комментарий`` (the tag ``sync_invoices`` writes, a
+    word of its own), or None (not made by crm1c)."""
+    for word in str(comment or "").split():
+        for kind, tag in (("deal", DEAL_TAG), ("invoice", SMART_INVOICE_TAG)):
+            if word.startswith(tag) and word.removeprefix(tag).isdigit():
+                return kind, word.removeprefix(tag)
+    return None
 
 
 def reference(value: Any) -> str | None:
