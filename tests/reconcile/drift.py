@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+import sqlalchemy as sa
 
+from crm1c.staging.schema import xref
 from tests.contour_harness import ONEC_PASSWORD, ONEC_USER
-from tests.sync.harness import ONEC_SET, contour_admin, read_world, rename_in_crm, xref_pairs
+from tests.sync.harness import ONEC_SET, contour_admin, read_world, rename_in_crm
 
 READ_SUFFIXES = (".list", ".get", ".fields")
 
@@ -51,11 +53,18 @@ class Drift:
 def linked_legal_pairs(staging: Any, crm: Any, onec: Any) -> list[Pair]:
     world = read_world(crm, onec)
     pairs = []
-    for crm_id, onec_id in sorted(xref_pairs(staging), key=lambda p: int(p[0])):
+    for crm_id, onec_id in sorted(counterparty_pairs(staging), key=lambda p: int(p[0])):
         cp = world.onec.get(onec_id)
         if cp is not None and cp.kind == "legal" and cp.name and cp.inn and cp.kpp:
             pairs.append(Pair(crm_id, onec_id, cp.name, cp.inn, cp.kpp))
     return pairs
+
+
+def counterparty_pairs(staging: Any) -> list[tuple[str, str]]:
+    """(CRM id, 1C id) of the counterparty links (staging also links documents once invoices are synced)."""
+    with staging.engine.connect() as conn:
+        query = sa.select(xref.c.crm_id, xref.c.onec_id).where(xref.c.entity == "counterparty")
+        return [(str(r.crm_id), str(r.onec_id)) for r in conn.execute(query)]
 
 
 def inject_drift(contour: Any, staging: Any, crm: Any, onec: Any) -> Drift:
@@ -73,16 +82,21 @@ def inject_drift(contour: Any, staging: Any, crm: Any, onec: Any) -> Drift:
     return Drift(deleted, marked, edited, renamed, noisy, new_inn, new_name)
 
 
-def delete_in_onec(contour: Any, ref: str) -> None:
-    """What an administrator does with «Удаление помеченных объектов»: the object is gone (1C ``DELETE``)."""
+def delete_in_onec(
+    contour: Any, ref: str, entity_set: str = ONEC_SET, *, check: bool = True
+) -> requests.Response:
+    """What an administrator does with «Удаление помеченных объектов»: the object is gone (1C ``DELETE``);
+    ``check``: an error answer raises."""
     resp = requests.delete(
-        f"{contour.onec_url}{ONEC_SET}(guid'{ref}')",
+        f"{contour.onec_url}{entity_set}(guid'{ref}')",
         params={"$format": "json"},
         auth=(ONEC_USER.encode(), ONEC_PASSWORD.encode()),
         verify=str(contour.ca_file),
         timeout=10,
     )
-    resp.raise_for_status()
+    if check:
+        resp.raise_for_status()
+    return resp
 
 
 class RequestLog:

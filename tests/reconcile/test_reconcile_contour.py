@@ -7,6 +7,7 @@ import uuid
 
 from crm1c.reconcile import Period, ReconcileEnv, SystemLinks, load_reconciliation_config, reconcile
 from crm1c.reconcile.links import navigation_ref
+from crm1c.reconcile.run import COUNTERPARTIES_ONLY
 from tests.reconcile.drift import RequestLog, assert_read_only, inject_drift, inn10
 from tests.sync.harness import add_crm_company, add_onec_counterparty, clients, run_sync, state_hash
 
@@ -14,7 +15,9 @@ from tests.sync.harness import add_crm_company, add_onec_counterparty, clients, 
 def run(staging, crm, onec):
     links = SystemLinks.of(crm.base_url, onec.base_url)
     env = ReconcileEnv(crm, onec, staging, load_reconciliation_config(), links, Period(), uuid.uuid4().hex)
-    return reconcile(env)
+    return reconcile(
+        env, COUNTERPARTIES_ONLY
+    )  # only counterparties are synced here (money: test_reconcile_money)
 
 
 def synced(contour, staging):

@@ -249,6 +249,27 @@ class OneCClient:
         url = self._url(self._path(register, suffix=f"/SliceLast({args})"), self._query(select=select))
         return self._values(self._request("GET", url, f"onec GET {register}/SliceLast"))
 
+    def balance(
+        self,
+        register: str,
+        period: dt.date | dt.datetime | None = None,
+        condition: Expr | None = None,
+        select: Sequence[str] | None = None,
+    ) -> builtins.list[dict]:
+        """``AccountingRegister_X/Balance(Period=…,Condition='…')``: one row per account, organisation and
+        subconto with ``СуммаBalance`` (Dr − Cr); movements strictly before ``period`` count (None: all of
+        them), e.g. the 62.01 balances by counterparty with ``F("Account/Code") == "62.01"``. ONE request."""
+        args = [f"Period={odata_datetime(period).text}"] if period is not None else []
+        if condition is not None:
+            if not isinstance(condition, Expr):
+                raise TypeError(
+                    "condition must be built with crm1c.clients.odata_filter (never a raw string)"
+                )
+            args.append(f"Condition='{condition.render()}'")
+        suffix = f"/Balance({','.join(args)})"
+        url = self._url(self._path(register, suffix=suffix), self._query(select=select))
+        return self._values(self._request("GET", url, f"onec GET {register}/Balance"))
+
     def get(self, entity_set: str, ref_key: str | uuid.UUID, select: Sequence[str] | None = None) -> dict:
         """One object by ``Ref_Key`` (raises :class:`NotFound`)."""
         url = self._url(self._path(entity_set, ref_key), self._query(select=select))

@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 class ReconcileOperator(BaseOperator):
     """Runs every reconciliation check; returns the totals (status, counts by check and kind).
 
-    :param period_from: first day money checks look at (templated; empty: open); counterparties are
-        compared as they are now.
+    :param period_from: first day money checks look at (templated; empty: open); counterparties and
+        receivables are compared as they are now. Both empty: the previous and the current month.
     :param period_to: last day (templated; empty: open).
     :param send: mail and post the report (templated: ``"{{ params.send }}"``); it is stored either way.
     :param bitrix24_conn_id: the Bitrix24 webhook connection (templated).
@@ -121,7 +121,7 @@ class ReconcileOperator(BaseOperator):
 
     def _params(self) -> tuple[Period, bool]:
         try:
-            return _period(self.period_from, self.period_to), as_bool(self.send, "send")
+            return _effective(_period(self.period_from, self.period_to)), as_bool(self.send, "send")
         except ValueError as exc:
             raise AirflowFailException(f"task {self.task_id}: bad parameter: {exc}") from None
 
@@ -185,6 +185,15 @@ def _period(start: Any, end: Any) -> Period:
     from crm1c.reconcile.model import Period
 
     return Period.parse(start, end)
+
+
+def _effective(period: Period) -> Period:
+    """Both ends empty: the previous and the current month (of today, UTC); else as given."""
+    from crm1c.reconcile.model import Period
+
+    if period.start is None and period.end is None:
+        return Period.default(datetime.now(UTC).date())
+    return period
 
 
 def _task_url(context: Context) -> str:

@@ -20,6 +20,11 @@ CounterpartyKind = Literal[
     "missing_in_onec", "missing_in_crm", "deleted_in_onec", "requisite_differs", "unmatched_twin"
 ]
 COUNTERPARTY_KINDS: tuple[CounterpartyKind, ...] = get_args(CounterpartyKind)
+MoneyKind = Literal[
+    "missing_in_onec", "amount_differs", "not_expected_in_onec", "hand_made_in_onec",
+    "revenue_differs", "sale_unposted", "paid_differs", "receivables_differ",
+]  # fmt: skip
+MONEY_KINDS: tuple[MoneyKind, ...] = get_args(MoneyKind)
 #: Canonical counterparty fields both systems hold (phone and e-mail live only in the CRM).
 ComparedField = Literal["kind", "name", "full_name", "inn", "kpp", "okpo", "comment"]
 Rubles = Annotated[Decimal, Field(ge=0, decimal_places=2)]
@@ -48,13 +53,22 @@ class ReportSettings(_Strict):
 
 
 class MoneyTolerances(_Strict):
-    """Placeholder: validated, checked once invoices, payments and receivables land (money flows)."""
+    """The money checks (:mod:`crm1c.reconcile.money`): amounts in rubles to the kopeck (0.00: exact).
+
+    ``revenue`` per counterparty, ``invoice_sum`` per invoice, ``payments`` per deal, ``receivables`` per
+    counterparty: a difference larger than that is one. ``invoice_count``: how many invoice differences
+    (missing in 1C, not expected there, amount) are tolerated before the invoice check is drift.
+    ``report_only``: kinds listed in the report but never drift (by default a document made by hand in 1C
+    and a sale 1C has not posted yet). ``include_quarantined``: compare records held in quarantine too.
+    """
 
     revenue: Rubles = Decimal("0.00")
     invoice_count: int = Field(default=0, ge=0)
     invoice_sum: Rubles = Decimal("0.00")
     payments: Rubles = Decimal("0.00")
     receivables: Rubles = Decimal("0.00")
+    report_only: frozenset[MoneyKind] = frozenset({"hand_made_in_onec", "sale_unposted"})
+    include_quarantined: bool = False
 
 
 class ReconciliationConfig(_Strict):

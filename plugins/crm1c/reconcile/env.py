@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from crm1c.reconcile.config import ReconciliationConfig
@@ -21,12 +21,17 @@ class ReconcileEnv:
     links: SystemLinks
     period: Period
     run_id: str
+    #: what a run read once and several checks use (e.g. the money checks' ``money`` sides)
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class Check(Protocol):
-    """One comparison of the reconciliation (counterparties now; invoices, payments, receivables later)."""
+    """One comparison of the reconciliation (counterparties, invoices, revenue, payments, receivables)."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The check's key in the report and its totals (``counterparties``, ``invoices``, …)."""
+        ...
 
     def run(self, env: ReconcileEnv) -> CheckResult:
         """Read what it compares and return the differences with the totals."""

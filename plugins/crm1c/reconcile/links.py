@@ -1,8 +1,9 @@
 """Links from a report into both systems, built from the clients' base URLs (never with credentials).
 
-* CRM: ``https://<portal>/crm/company/details/<ID>/``;
-* 1C web client: ``https://<server>/<publication>/#e1cib/data/Справочник.Контрагенты?ref=<32 hex>``, the
-  ref being the Ref_Key's groups in 1C's storage order (4, 5, 3, 2, 1);
+* CRM: ``https://<portal>/crm/company/details/<ID>/``, ``…/crm/deal/details/<ID>/``, a smart invoice
+  ``…/crm/type/31/details/<ID>/``;
+* 1C web client: ``https://<server>/<publication>/#e1cib/data/Справочник.Контрагенты?ref=<32 hex>`` (a
+  document: ``Документ.<Name>``), the ref being the Ref_Key's groups in 1C's storage order (4, 5, 3, 2, 1);
 * 1C OData: ``<OData root>Catalog_Контрагенты(guid'<Ref_Key>')`` (asks for the 1C login).
 """
 
@@ -53,6 +54,16 @@ class SystemLinks:
         if self.crm_portal is None:
             return ()
         return (("CRM", f"{self.crm_portal}/crm/company/details/{quote(company_id)}/"),)
+
+    def crm_deal(self, deal_id: str) -> tuple[tuple[str, str], ...]:
+        if self.crm_portal is None:
+            return ()
+        return (("CRM", f"{self.crm_portal}/crm/deal/details/{quote(deal_id)}/"),)
+
+    def crm_smart_invoice(self, item_id: str) -> tuple[tuple[str, str], ...]:
+        if self.crm_portal is None:
+            return ()
+        return (("CRM", f"{self.crm_portal}/crm/type/31/details/{quote(item_id)}/"),)
 
     def onec_object(self, entity_set: str, ref_key: str) -> tuple[tuple[str, str], ...]:
         """The web-client link (when the OData root sits in a publication) and the OData URL."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 System = Literal["crm", "onec"]
@@ -14,7 +14,8 @@ Status = Literal["clean", "drift"]
 
 @dataclass(frozen=True)
 class RecordRef:
-    """One record of one system as the report shows it; ``links`` are ``(label, url)`` into that system."""
+    """One record of one system as the report shows it; ``links`` are ``(label, url)`` into that system;
+    ``what`` names the kind of record before its id (default: a CRM company, a 1C Ref_Key)."""
 
     system: System
     id: str
@@ -22,6 +23,7 @@ class RecordRef:
     inn: str | None = None
     kpp: str | None = None
     links: tuple[tuple[str, str], ...] = ()
+    what: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,14 @@ class Difference:
 
 @dataclass(frozen=True)
 class Total:
-    """A line of a check's totals: what is counted on each side (None: not counted there)."""
+    """A line of a check's totals: what is counted (an int) or summed (rubles as text, ``"1234.50"``) on
+    each side (None: not counted there)."""
 
     key: str
     label: str
-    crm: int | None = None
-    staging: int | None = None
-    onec: int | None = None
+    crm: int | str | None = None
+    staging: int | str | None = None
+    onec: int | str | None = None
 
 
 @dataclass
@@ -81,10 +84,27 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class Period:
-    """The period money checks look at (either end open); counterparties are compared as they are now."""
+    """The period money checks look at (either end open); counterparties are compared as they are now.
+
+    The DAG's default (both params empty) is :meth:`default`: the previous calendar month and the current
+    one, so a document dated late last month and edited this month is still looked at."""
 
     start: date | None = None
     end: date | None = None
+
+    @classmethod
+    def default(cls, today: date) -> Period:
+        """From the first day of the month before ``today``'s to the last day of ``today``'s month."""
+        first = today.replace(day=1)
+        previous = (first - timedelta(days=1)).replace(day=1)
+        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        return cls(previous, last)
+
+    def holds(self, day: date | None) -> bool:
+        """Whether ``day`` is in the period (an unknown day is in an open-ended one only)."""
+        if day is None:
+            return self.start is None and self.end is None
+        return (self.start is None or day >= self.start) and (self.end is None or day <= self.end)
 
     @classmethod
     def parse(cls, start: Any, end: Any) -> Period:
@@ -141,7 +161,7 @@ class Report:
         return [{"check": c.name, **asdict(d)} for c in self.checks for d in c.differences]
 
 
-def _sides(total: Total) -> dict[str, int]:
+def _sides(total: Total) -> dict[str, int | str]:
     sides = {"crm": total.crm, "staging": total.staging, "onec": total.onec}
     return {k: v for k, v in sides.items() if v is not None}
 

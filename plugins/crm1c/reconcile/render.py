@@ -34,7 +34,8 @@ def html_report(report: Report, max_rows_per_kind: int = 200) -> str:
         f"<h2>crm1c: сверка CRM ⇄ 1С / reconciliation — {head} / {_e(verdict(report))}</h2>",
         f"<p>Run <code>{_e(report.run_id)}</code>, {_e(_when(report))}; "
         f"период / period: {_e(str(report.period))} "
-        "(контрагенты сравниваются на сейчас / counterparties are compared as they are now)</p>",
+        "(контрагенты и дебиторка сравниваются на сейчас / counterparties and receivables are compared as "
+        "they are now)</p>",
     ]
     for check in report.checks:
         parts += _check(check, max_rows_per_kind)
@@ -42,13 +43,14 @@ def html_report(report: Report, max_rows_per_kind: int = 200) -> str:
 
 
 def slack_summary(report: Report, top: int = 3, url: str | None = None) -> str:
-    """One line: the verdict, each check's headline and counts by kind, the first ``top`` differences."""
+    """One line: the verdict, each check's headline and counts by kind, the first ``top`` differences (drift
+    first, taken from each check in turn)."""
     icon = ":warning:" if report.status == "drift" else ":white_check_mark:"
     parts = [f"{icon} crm1c reconciliation: {verdict(report)}"]
     for check in report.checks:
         kinds = ", ".join(f"{check.kind_title(k)[1]} ×{n}" for k, n in check.by_kind().items())
         parts.append(f"{check.title[1]}: {check.headline}" + (f"; {kinds}" if kinds else ""))
-    found = [(c, d) for c in report.checks for d in _drift_first(c)]
+    found = _round_robin(report.checks)
     if top and found:
         named = "; ".join(_one_line(c, d) for c, d in found[:top])
         parts.append(named + ("; …" if len(found) > top else ""))
@@ -114,7 +116,8 @@ def _record(ref: RecordRef | None) -> str:
     requisites = " ".join(f"{label} {_e(v)}" for label, v in (("ИНН", ref.inn), ("КПП", ref.kpp)) if v)
     if requisites:
         lines.append(requisites)
-    ids = f"{'компания / company' if ref.system == 'crm' else 'Ref_Key'} {_e(ref.id)}"
+    what = ref.what or ("компания / company" if ref.system == "crm" else "Ref_Key")
+    ids = f"{_e(what)} {_e(ref.id)}"
     links = " · ".join(f'<a href="{_e(url)}">{_e(label)}</a>' for label, url in ref.links)
     lines.append(ids + (f" · {links}" if links else ""))
     return "<br>".join(lines)
@@ -134,6 +137,14 @@ def _when(report: Report) -> str:
 
 def _drift_first(check: CheckResult) -> list[Difference]:
     return sorted(check.differences, key=lambda d: d.kind not in check.drift_kinds)
+
+
+def _round_robin(checks: list[CheckResult]) -> list[tuple[CheckResult, Difference]]:
+    """Drift before the rest, each check's first before any check's second (so the top names several)."""
+    lists = [[(c, d) for d in _drift_first(c)] for c in checks]
+    order = [(n, drift, i) for i, pairs in enumerate(lists) for n, (c, d) in enumerate(pairs)
+             for drift in [d.kind not in c.drift_kinds]]  # fmt: skip
+    return [lists[i][n] for n, _drift, i in sorted(order, key=lambda t: (t[1], t[0], t[2]))]
 
 
 def _one_line(check: CheckResult, diff: Difference) -> str:

@@ -7,10 +7,21 @@ from datetime import UTC, datetime
 
 from crm1c.reconcile.counterparties import CounterpartyCheck
 from crm1c.reconcile.env import Check, ReconcileEnv
+from crm1c.reconcile.invoices import INVOICE_CHECK
 from crm1c.reconcile.model import Report
+from crm1c.reconcile.payments import PAYMENT_CHECK
+from crm1c.reconcile.receivables import RECEIVABLES_CHECK
+from crm1c.reconcile.revenue import REVENUE_CHECK
 
-#: The checks a reconciliation runs, in report order (money checks join with the money flows).
-CHECKS: tuple[Check, ...] = (CounterpartyCheck(),)
+#: The checks a reconciliation runs, in report order; the money ones share one read (``money_sources``).
+CHECKS: tuple[Check, ...] = (
+    CounterpartyCheck(),
+    INVOICE_CHECK,
+    REVENUE_CHECK,
+    PAYMENT_CHECK,
+    RECEIVABLES_CHECK,
+)
+COUNTERPARTIES_ONLY: tuple[Check, ...] = (CounterpartyCheck(),)
 
 
 def reconcile(
