@@ -336,6 +336,28 @@ def test_a_fully_paid_smart_invoice_moves_to_its_success_stage(
     assert crm_writes(empty_contour) == writes
 
 
+def test_a_pilot_writes_only_the_payments_of_its_deals(
+    empty_contour: RunningContour, sqlite_staging: Staging
+):
+    from crm1c.rollout import pilot_predicate
+    from crm1c.sync.invoices.pilot import DocumentPilot
+
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    company = str(crm.call("crm.company.add", {"fields": {"TITLE": "Пилот"}}, write=True)["result"])
+    inside, inside_paid = _one_paid_deal(books)
+    crm.call("crm.deal.update", {"id": inside, "fields": {"COMPANY_ID": company}}, write=True)
+    outside, outside_paid = _one_paid_deal(books)
+    pilot = pilot_predicate(DocumentPilot(), {"companies": [company]})
+
+    sync(sqlite_staging, crm, onec, pilot=pilot)
+
+    assert deal_fields(crm, inside) == inside_paid
+    assert deal_fields(crm, outside)["pay_status"] is None
+    sync(sqlite_staging, crm, onec)  # the pilot is over: the rest goes too
+    assert deal_fields(crm, outside) == outside_paid
+
+
 def _one_paid_deal(books: Books) -> tuple[str, dict]:
     party, deal = books.counterparty(), books.deal()
     invoice = books.invoice(party, deal, "1000.00")

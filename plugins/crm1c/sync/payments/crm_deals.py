@@ -37,6 +37,8 @@ LABELS = {
     "paid_date": "Дата оплаты (1С)",
 }
 IDS_PER_LIST = 50  # one page of crm.deal.list
+#: Besides the fields: what a pilot selects deals by (:class:`crm1c.sync.invoices.pilot.DocumentPilot`).
+DEAL_SELECT = ["ID", "DATE_MODIFY", "CATEGORY_ID", "ASSIGNED_BY_ID", "COMPANY_ID"]
 LISTS_PER_BATCH = 50
 
 
@@ -130,7 +132,7 @@ def read_deals(env: SyncEnv, mode: str) -> None:
     per_request = IDS_PER_LIST * LISTS_PER_BATCH
     for start in range(0, len(deals), per_request):
         part = deals[start : start + per_request]
-        rows = _deal_rows(env, part, ["ID", "DATE_MODIFY", *names.values()])
+        rows = _deal_rows(env, part, [*DEAL_SELECT, *names.values()])
         found = {str(row["ID"]) for row in rows}
         _store(env, [crm_seen(row, names) for row in rows], [d for d in part if d not in found], progress)
     for start in range(0, len(invoices), per_request):

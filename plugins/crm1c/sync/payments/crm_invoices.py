@@ -18,7 +18,7 @@ from crm1c.sync.payments.records import crm_record_seen
 from crm1c.sync.runtime import SyncEnv
 
 ENTITY_TYPE = 31
-SELECT = ["id", "categoryId", "stageId", "updatedTime"]
+SELECT = ["id", "categoryId", "stageId", "updatedTime", "assignedById", "companyId"]  # the last two: pilots
 SUCCESS = "@success"  # where a smart invoice's row keeps its category's success stage
 IDS_PER_LIST = 50
 

@@ -1,10 +1,12 @@
 """Payments 1C → CRM as an engine spec: one record per deal that has a crm1c document in 1C (its 1C side is
 computed from the documents, :mod:`crm1c.sync.payments.onec_reader`), matched by the deal id; 1C is the
-master of the four fields and nothing is written there."""
+master of the four fields and nothing is written there. A pilot takes deals as ``sync_invoices`` does (by
+funnel, responsible user or company: the CRM side's row carries them)."""
 
 from __future__ import annotations
 
 from crm1c.domain.deal_payment import DealPayment, content_hash, identity_key, merge, tombstone, validate
+from crm1c.sync.invoices.pilot import DocumentPilot
 from crm1c.sync.payments.crm_deals import read_deals
 from crm1c.sync.payments.crm_writer import CrmDealWriter
 from crm1c.sync.payments.onec_reader import read_payments
@@ -26,4 +28,5 @@ PAYMENTS = EntitySpec(
     readers={"crm": read_deals, "onec": read_payments},
     writers={"crm": CrmDealWriter()},
     summed=("crm_fields_created", "receipts_not_counted", "onec_recomputed"),
+    pilot_match=DocumentPilot(),  # the deals (and smart invoices) sync_invoices' pilot takes
 )
