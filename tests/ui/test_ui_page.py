@@ -32,6 +32,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from crm1c.staging import Staging
+from crm1c.sync.entities import ENTITY_NAMES
 from tests.airflow_live import ADMIN, LiveAirflow, staging_connection
 from tests.contour_harness import BITRIX_TOKEN, ONEC_PASSWORD, RunningContour
 from tests.ui.seed import MODE_SETTER, Seeded, seed
@@ -134,7 +135,9 @@ def _log_in(browser: WebDriver, airflow: LiveAirflow, page: str) -> None:
 def _check_page(browser: WebDriver, seeded: Seeded) -> None:
     """The mode, the last run, the held company with its reasons and wait, the conflict, the reports."""
     modes = _rows(browser, "table.modes")
-    assert len(modes) == 1 and "counterparties" in modes[0] and "read_only" in modes[0], modes
+    assert len(modes) == len(ENTITY_NAMES), modes  # a row per entity, in DAG order
+    assert all(name in row for name, row in zip(ENTITY_NAMES, modes, strict=True)), modes
+    assert "read_only" in modes[0], modes
     assert f"set by {MODE_SETTER}" in modes[0] and "run " in modes[0] and "OK" in modes[0], modes
     held = [r for r in _rows(browser, "table.quarantine") if "контрольная сумма не сходится" in r]
     assert len(held) == 1, held
