@@ -10,6 +10,7 @@ from tests.sync.conftest import (  # noqa: F401
     _close_clients,
     _quiet_engine_logs,
     demo_contour,
+    empty_contour,
     scratch,
     shared_contour,
     sqlite_staging,

@@ -99,26 +99,29 @@ def pay(onec: Any, invoices: dict[str, dict]) -> list[Paid]:
     for n, (deal, invoice) in enumerate(rubles[:3]):
         total = Decimal(str(invoice["СуммаДокумента"])).quantize(Decimal("0.01"))
         amount = total if n < 2 else (total / 2).quantize(Decimal("0.01"))
-        made.append(Paid(deal, receipt(onec, invoice, amount), amount, invoice))
+        made.append(
+            Paid(deal, receipt(onec, invoice["Контрагент_Key"], amount, invoice=invoice), amount, invoice)
+        )
     return made
 
 
-def receipt(onec: Any, invoice: dict, amount: Decimal, on: str = "2026-12-01") -> str:
-    """A posted customer payment naming ``invoice``."""
+def receipt(
+    onec: Any, party: str, amount: Decimal, on: str = "2026-12-01", invoice: dict | None = None
+) -> str:
+    """A posted customer payment of ``party``, naming ``invoice`` (and its contract) when given."""
+    line: dict[str, Any] = {"LineNumber": 1, "СуммаПлатежа": amount}
+    if invoice is not None:
+        line |= {
+            "СчетНаОплату_Key": invoice["Ref_Key"],
+            "ДоговорКонтрагента_Key": invoice.get("ДоговорКонтрагента_Key"),
+        }
     body = {
         "Date": f"{on}T12:00:00",
         "ВидОперации": "ОплатаПокупателя",
-        "Контрагент": invoice["Контрагент_Key"],
+        "Контрагент": party,
         "Контрагент_Type": "StandardODATA.Catalog_Контрагенты",
         "СуммаДокумента": amount,
-        "РасшифровкаПлатежа": [
-            {
-                "LineNumber": 1,
-                "СуммаПлатежа": amount,
-                "СчетНаОплату_Key": invoice["Ref_Key"],
-                "ДоговорКонтрагента_Key": invoice.get("ДоговорКонтрагента_Key"),
-            }
-        ],
+        "РасшифровкаПлатежа": [line],
     }
     ref = str(onec.create(RECEIPTS, body)["Ref_Key"])
     onec.post_document(RECEIPTS, ref)

@@ -9,10 +9,19 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
+from crm1c.clients.odata_filter import F, guid
 from crm1c.reconcile import Period, ReconcileEnv, SystemLinks, load_reconciliation_config, reconcile
 from crm1c.reconcile.links import navigation_ref
+from crm1c.reconcile.money_sources import REGISTER
 from tests.reconcile.drift import RequestLog, assert_read_only
-from tests.reconcile.money import chain, inject_money_drift, sync_invoices, without_own_documents
+from tests.reconcile.money import (
+    chain,
+    hand_made_sale,
+    inject_money_drift,
+    receipt,
+    sync_invoices,
+    without_own_documents,
+)
 from tests.sync.harness import clients, state_hash
 
 MONEY = ("invoices", "revenue", "payments", "receivables")
@@ -132,3 +141,21 @@ def test_money_drift_behind_crm1cs_back_is_found_and_nothing_is_written(demo_con
     [after] = checks(run(staging, crm, onec))["invoices"].drift_differences
     assert after.onec_value == str(drift.old_total) and after.agreed == after.crm_value != after.onec_value
     assert "edited" not in after.note
+
+
+def test_the_balance_of_62_01_by_counterparty_and_date(empty_contour):
+    """``OneCClient.balance``: the Balance virtual table with a Condition on the account code and the
+    counterparty subconto; movements strictly before ``Period`` count."""
+    _crm, onec = clients(empty_contour)
+    made = onec.create("Catalog_Контрагенты", {"Description": "ООО Баланс", "ИНН": "7701000016"})
+    party = str(made["Ref_Key"])
+    hand_made_sale(onec, party, "1000.00", on="2026-11-20")
+    receipt(onec, party, Decimal("400.00"), on="2026-11-25")
+    receivable = F("Account/Code") == "62.01"
+    mine = receivable & (F("ExtDimension1") == guid(party))
+    [now] = onec.balance(REGISTER, condition=mine)
+    assert Decimal(str(now["СуммаBalance"])) == Decimal("600.00")
+    [before] = onec.balance(REGISTER, date(2026, 11, 21), mine)
+    assert Decimal(str(before["СуммаBalance"])) == Decimal("1000.00")
+    assert onec.balance(REGISTER, date(2026, 11, 20), mine) == [], "the sale's own day is not before it"
+    assert party in {str(r["ExtDimension1"]) for r in onec.balance(REGISTER, condition=receivable)}

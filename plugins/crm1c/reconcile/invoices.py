@@ -30,7 +30,7 @@ from crm1c.domain.money.numbers import ZERO
 from crm1c.reconcile.config import MoneyTolerances
 from crm1c.reconcile.model import CheckResult, Difference, Period, Total
 from crm1c.reconcile.money_check import MoneyCheck
-from crm1c.reconcile.money_refs import MoneyRefs, rub
+from crm1c.reconcile.money_refs import ABSENT, MoneyRefs, rub
 from crm1c.reconcile.money_sources import RUB, Doc, MoneySides, Source
 
 NAME = "invoices"
@@ -68,6 +68,7 @@ def compare_invoices(sides: MoneySides, period: Period, tol: MoneyTolerances, re
                     refs.source(source),
                     None,
                     crm_value=rub(amount),
+                    onec_value=ABSENT,
                     note=_party_note(sides, source),
                 )
             )
@@ -99,6 +100,7 @@ def compare_invoices(sides: MoneySides, period: Period, tol: MoneyTolerances, re
                     "not_expected_in_onec",
                     crm,
                     refs.doc(doc),
+                    crm_value=ABSENT,
                     onec_value=rub(doc.amount),
                     note=f"{doc.source}: {gone}",
                 )
@@ -116,6 +118,7 @@ def compare_invoices(sides: MoneySides, period: Period, tol: MoneyTolerances, re
                 "hand_made_in_onec",
                 None,
                 refs.doc(doc),
+                crm_value=ABSENT,
                 onec_value=rub(doc.amount),
                 note=f"{state}; без метки crm1c / no crm1c tag",
             )

@@ -12,6 +12,9 @@ from crm1c.reconcile.money_sources import COUNTERPARTIES, Doc, MoneySides, Sourc
 
 LABELS = {"invoice": "Счет", "sale": "Реализация"}
 EMPTY = "пусто / empty"
+ABSENT = "нет / absent"
+#: the "agreed" cell of a sum staging keeps no value of
+UNKNOWN = "—"
 
 
 def rub(amount: Decimal | None) -> str:

@@ -138,6 +138,7 @@ class MoneySides:
     agreed: dict[str, tuple[Decimal | None, date | None]] = field(default_factory=dict)
     #: record id → the CRM amount the sync last read (Σ round(PRICE × QUANTITY) of the rows it read)
     seen: dict[str, Decimal] = field(default_factory=dict)
+    _by_source: dict[str, list[Doc]] | None = field(default=None, init=False, repr=False)
 
     def amount(self, source: Source, kind: str) -> tuple[Decimal, bool]:
         """What the CRM asks 1C's document of ``kind`` to hold, and whether the CRM changed it after the
@@ -153,8 +154,17 @@ class MoneySides:
 
     def crm_doc(self, source: Source, kind: str) -> Doc | None:
         """The live 1C document of ``kind`` the source's tag names (the newest if there are several)."""
-        found = [d for d in self.docs if d.source == source.key and d.kind == kind and d.live]
+        found = [d for d in self.tagged(source) if d.kind == kind and d.live]
         return max(found, key=lambda d: (d.on, d.ref), default=None)
+
+    def tagged(self, source: Source) -> list[Doc]:
+        """Every 1C document (deletion-marked too) whose tag names ``source`` (an index built once)."""
+        if self._by_source is None:
+            self._by_source = {}
+            for doc in self.docs:
+                if doc.source is not None:
+                    self._by_source.setdefault(doc.source, []).append(doc)
+        return self._by_source.get(source.key, [])
 
     def date_of(self, source: Source, kind: str) -> date | None:
         """When the source's document of ``kind`` is dated: 1C's document, else what the sync computed,

@@ -17,7 +17,7 @@ from crm1c.domain.money.numbers import ZERO
 from crm1c.reconcile.config import MoneyTolerances
 from crm1c.reconcile.model import CheckResult, Difference, Period, Total
 from crm1c.reconcile.money_check import MoneyCheck
-from crm1c.reconcile.money_refs import MoneyRefs, rub
+from crm1c.reconcile.money_refs import UNKNOWN, MoneyRefs, rub
 from crm1c.reconcile.money_sources import MoneySides
 
 NAME = "payments"
@@ -69,6 +69,7 @@ def compare_payments(sides: MoneySides, period: Period, tol: MoneyTolerances, re
                     field=FIELD,
                     crm_value=rub(source.paid),
                     onec_value=rub(paid),
+                    agreed=UNKNOWN,
                     note=note,
                 )
             )

@@ -25,7 +25,7 @@ from crm1c.domain.money.numbers import ZERO
 from crm1c.reconcile.config import MoneyTolerances
 from crm1c.reconcile.model import CheckResult, Difference, Period, Total
 from crm1c.reconcile.money_check import MoneyCheck
-from crm1c.reconcile.money_refs import MoneyRefs, listed, rub
+from crm1c.reconcile.money_refs import UNKNOWN, MoneyRefs, listed, rub
 from crm1c.reconcile.money_sources import RUB, MoneySides, Source
 
 NAME = "receivables"
@@ -101,6 +101,7 @@ def compare_receivables(
                     field=FIELD,
                     crm_value=rub(debt.crm),
                     onec_value=rub(onec),
+                    agreed=UNKNOWN,
                     note=note,
                 )
             )
@@ -138,7 +139,7 @@ def compare_receivables(
 
 def _party(sides: MoneySides, source: Source) -> str | None:
     """The 1C counterparty of a deal: its crm1c documents', else its company's link."""
-    docs = [d for d in sides.docs if d.source == source.key]
+    docs = sides.tagged(source)
     return docs[0].counterparty if docs else sides.party_of(source)
 
 

@@ -23,7 +23,7 @@ from crm1c.domain.money.numbers import ZERO
 from crm1c.reconcile.config import MoneyTolerances
 from crm1c.reconcile.model import CheckResult, Difference, Period, Total
 from crm1c.reconcile.money_check import MoneyCheck
-from crm1c.reconcile.money_refs import MoneyRefs, doc_label, listed, rub
+from crm1c.reconcile.money_refs import UNKNOWN, MoneyRefs, doc_label, listed, rub
 from crm1c.reconcile.money_sources import RUB, Doc, MoneySides
 
 NAME = "revenue"
@@ -104,6 +104,7 @@ def compare_revenue(sides: MoneySides, period: Period, tol: MoneyTolerances, ref
                     field=FIELD,
                     crm_value=rub(sums.crm),
                     onec_value=rub(sums.onec),
+                    agreed=UNKNOWN,
                     note=note,
                 )
             )
