@@ -1,10 +1,12 @@
 """Reconciliation CRM ⇄ staging ⇄ 1C (plain Python, no Airflow import; the DAG ``reconcile`` runs it).
 
 Reads both systems in full through the clients' list methods and staging's links, never writing to either
-system; each comparison is a check (:mod:`.counterparties` now; invoices, payments and receivables later)::
+system; each comparison is a check: :mod:`.counterparties` (as they are now), and the money checks for the
+period, per counterparty — :mod:`.invoices`, :mod:`.revenue`, :mod:`.payments` and :mod:`.receivables`
+(as it is now), which share one read of both systems (:mod:`.money_sources`)::
 
     config, links = load_reconciliation_config(), SystemLinks.of(crm.base_url, onec.base_url)
-    env = ReconcileEnv(crm, onec, staging, config, links, Period(), run_id)
+    env = ReconcileEnv(crm, onec, staging, config, links, Period.default(today), run_id)
     report = reconcile(env)
     html_report(report), slack_summary(report), report.totals()
 
