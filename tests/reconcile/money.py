@@ -80,7 +80,10 @@ def sync_payments(staging: Any, crm: Any, onec: Any) -> dict[str, Any]:
 
 
 def chain(staging: Any, crm: Any, onec: Any) -> list[Paid]:
-    """The whole chain up to payments; returns the receipts made."""
+    """The whole chain up to payments, every entity switched on (as the rollout DAG records it); returns
+    the receipts made."""
+    for name in ("counterparties", "nomenclature", "invoices", "payments"):
+        staging.set_mode(name, "on", actor="test")
     run_sync(staging, crm, onec)
     run_sync(staging, crm, onec)
     run_sync(staging, crm, onec, ref=entity("nomenclature"), steps=CATALOG_STEPS, run_date=RUN_DATE)
@@ -93,12 +96,12 @@ def chain(staging: Any, crm: Any, onec: Any) -> list[Paid]:
 
 
 def pay(onec: Any, invoices: dict[str, dict]) -> list[Paid]:
-    """Customers pay: the first ruble invoices in full, the next one half (each receipt names its invoice)."""
+    """Customers pay: the first ruble invoice in full, the next one half (each receipt names its invoice)."""
     made = []
     rubles = [(d, inv) for d, inv in sorted(invoices.items(), key=lambda p: int(p[0])) if _rubles(onec, inv)]
-    for n, (deal, invoice) in enumerate(rubles[:3]):
+    for n, (deal, invoice) in enumerate(rubles[:2]):
         total = Decimal(str(invoice["СуммаДокумента"])).quantize(Decimal("0.01"))
-        amount = total if n < 2 else (total / 2).quantize(Decimal("0.01"))
+        amount = total if n == 0 else (total / 2).quantize(Decimal("0.01"))
         made.append(
             Paid(deal, receipt(onec, invoice["Контрагент_Key"], amount, invoice=invoice), amount, invoice)
         )
@@ -141,13 +144,21 @@ def mark_receipt_deleted(onec: Any, ref: str) -> None:
     onec.mark_deleted(RECEIPTS, ref, onec.get(RECEIPTS, ref, select=["DataVersion"])["DataVersion"])
 
 
-def invoice_only_deal(crm: Any, onec: Any, invoices: dict[str, dict], taken: set[str]) -> str:
-    """A ruble deal at an invoice stage (no sale: revenue and receivables do not move) not in ``taken``."""
-    for deal_id in sorted(invoices, key=int):
+def deal_to_edit(crm: Any, invoices: dict[str, dict], paid: list[Paid]) -> tuple[str, bool]:
+    """A ruble deal with its own invoice, of a counterparty no receipt of ``paid`` is from: one at an
+    invoice stage if there is one (its edit moves only the invoice), else a won one (its edit moves revenue
+    and receivables too); and whether it is won."""
+    payers = {str(p.invoice["Контрагент_Key"]).lower() for p in paid}
+    found = []
+    for deal_id, invoice in sorted(invoices.items(), key=lambda p: int(p[0])):
+        if str(invoice["Контрагент_Key"]).lower() in payers:
+            continue
         row = crm.call("crm.deal.get", {"id": deal_id})["result"]
-        if deal_id not in taken and row["STAGE_ID"] != "WON" and row["CURRENCY_ID"] == "RUB":
-            return deal_id
-    raise AssertionError("the demo has a ruble deal at an invoice stage")
+        if row["CURRENCY_ID"] == "RUB":
+            found.append((row["STAGE_ID"] == "WON", deal_id))
+    assert found, "the demo has a ruble deal with an invoice of its own"
+    won, deal_id = min(found, key=lambda f: (f[0], int(f[1])))
+    return deal_id, won
 
 
 def add_one_to_the_first_row(crm: Any, deal_id: str) -> None:
@@ -202,6 +213,8 @@ class MoneyDrift:
 
     receipt: Paid
     edited_deal: str
+    edited_won: bool
+    edited_party: str
     old_total: Decimal
     new_amount: Decimal
     edited_invoice: str
@@ -217,7 +230,7 @@ def inject_money_drift(
     first = paid[0]
     mark_receipt_deleted(onec, first.receipt)
     invoices = crm1c_documents(onec, INVOICES)
-    deal_id = invoice_only_deal(crm, onec, invoices, {p.deal for p in paid})
+    deal_id, won = deal_to_edit(crm, invoices, paid)
     invoice = invoices[deal_id]
     onec.post_document(INVOICES, invoice["Ref_Key"])
     add_one_to_the_first_row(crm, deal_id)
@@ -227,4 +240,5 @@ def inject_money_drift(
     party = quiet_party(staging, onec, set(taken))
     sale = hand_made_sale(onec, party)
     total = Decimal(str(invoice["СуммаДокумента"])).quantize(Decimal("0.01"))
-    return MoneyDrift(first, deal_id, total, amount, str(invoice["Ref_Key"]), sale, party)
+    edited_party = str(invoice["Контрагент_Key"]).lower()
+    return MoneyDrift(first, deal_id, won, edited_party, total, amount, str(invoice["Ref_Key"]), sale, party)

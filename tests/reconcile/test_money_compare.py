@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
@@ -320,3 +321,42 @@ def test_the_report_has_the_money_sections_with_links_and_slack_names_them():
     line = slack_summary(report)
     assert "invoices: CRM 1, 1C 1; invoice amount differs ×1" in line
     assert "Сделка 2: Сумма / amount CRM 250.00 ≠ 1C 200.00" in line
+
+
+class _Modes:
+    """Staging as the money checks ask it: the mode someone set per entity."""
+
+    def __init__(self, **modes: str) -> None:
+        self.modes = modes
+
+    def get_mode(self, entity: str) -> SimpleNamespace | None:
+        mode = self.modes.get(entity)
+        if mode is None:
+            return None
+        pilot = {"inn": ["7707083893"]} if mode == "pilot" else None
+        return SimpleNamespace(mode=mode, pilot_filter=pilot, changed_by="t", changed_at=NOW)
+
+
+def test_money_is_not_checked_before_its_entities_are_synced(monkeypatch):
+    from crm1c.reconcile import ReconcileEnv, load_reconciliation_config
+    from crm1c.reconcile.run import PAYMENT_CHECK, RECEIVABLES_CHECK, REVENUE_CHECK
+
+    monkeypatch.delenv("CRM1C_ROLLOUT_PROFILE", raising=False)
+    config = load_reconciliation_config()
+
+    def env(**modes: str) -> ReconcileEnv:
+        return ReconcileEnv(None, None, _Modes(**modes), config, LINKS, ALL, "r")
+
+    skipped = REVENUE_CHECK.run(env())  # the shipped defaults: invoices off
+    assert skipped.skipped == "not synced yet: sync_invoices off" and skipped.status == "clean"
+    assert (
+        PAYMENT_CHECK.run(env(invoices="on", payments="shadow")).skipped
+        == "not synced yet: sync_payments shadow"
+    )
+    assert RECEIVABLES_CHECK.run(env(invoices="pilot", payments="read_only")).skipped == (
+        "not synced yet: sync_invoices pilot"
+    )
+    report = Report("r", NOW, NOW, ALL, [skipped])
+    assert "Выручка / revenue — не проверялось / not checked" in html_report(report)
+    assert "revenue: not checked (not synced yet: sync_invoices off)" in slack_summary(report)
+    assert report.totals()["checks"]["revenue"]["skipped"] == "not synced yet: sync_invoices off"

@@ -56,7 +56,7 @@ def test_a_clean_chain_is_clean_for_money(demo_contour, sqlite_staging):
     report = run(sqlite_staging, crm, onec)
     assert [c.name for c in report.checks] == ["counterparties", *MONEY]
     invoices = totals(report, "invoices")
-    assert invoices["count"]["crm"] == invoices["count"]["onec"] >= 10
+    assert invoices["count"]["crm"] == invoices["count"]["onec"] >= 5
     assert invoices["sum_rub"]["crm"] == invoices["sum_rub"]["onec"]
     assert invoices["quarantined"]["staging"] >= 1, "the demo's held deals are context, not drift"
     assert (
@@ -118,8 +118,9 @@ def test_money_drift_behind_crm1cs_back_is_found_and_nothing_is_written(demo_con
     # the sale typed by hand: listed (not drift), and it is revenue and receivables 1C has and the CRM not
     hand = [d for d in found["invoices"].differences if d.kind == "hand_made_in_onec"]
     assert [d.onec.id for d in hand if d.onec.id == drift.hand_made["Ref_Key"]]
-    [revenue] = found["revenue"].drift_differences
-    assert (revenue.onec.id, revenue.crm_value, revenue.onec_value) == (drift.party, "0.00", "12345.00")
+    revenue = {d.onec.id: d for d in found["revenue"].drift_differences}
+    assert set(revenue) == {drift.party} | ({drift.edited_party} if drift.edited_won else set())
+    assert (revenue[drift.party].crm_value, revenue[drift.party].onec_value) == ("0.00", "12345.00")
 
     # the deletion-marked receipt: the deal's paid sum, and its counterparty's debt
     [payment] = found["payments"].drift_differences
@@ -130,7 +131,7 @@ def test_money_drift_behind_crm1cs_back_is_found_and_nothing_is_written(demo_con
     )
     debts = {d.onec.id: d for d in found["receivables"].drift_differences}
     paid_party = str(drift.receipt.invoice["Контрагент_Key"]).lower()
-    assert set(debts) == {paid_party, drift.party}
+    assert set(debts) == {paid_party, drift.party} | ({drift.edited_party} if drift.edited_won else set())
     assert (
         Decimal(debts[paid_party].onec_value) - Decimal(debts[paid_party].crm_value) == drift.receipt.amount
     )

@@ -1,9 +1,11 @@
 """The invoice check: the CRM's deals and smart invoices that should have a 1C payment invoice ↔ the
 crm1c invoices in 1C (``Комментарий`` tag ``crm1c:deal:<ID>`` / ``crm1c:invoice:<ID>``), for the period.
 
-A deal should have one when its stage asks for it (``include/mappings/invoices.yaml``), a smart invoice
-when it is not at a failure stage; it belongs to the period by its document's date (1C's, else what the
-sync computed, else when the deal moved to its stage). Differences, per record:
+A deal should have one when its stage asks for it (``include/mappings/invoices.yaml``) — unless smart
+invoices bill it (``parentId2``) and it never had one of its own: one invoice per bill
+(:meth:`MoneySides.expects`) —, a smart invoice when it is not at a failure stage; it belongs to the period
+by its document's date (1C's, else what the sync computed, else when the deal moved to its stage).
+Differences, per record:
 
 * ``missing_in_onec`` — no live crm1c invoice names it;
 * ``amount_differs`` — what the CRM asks the invoice to hold and its ``СуммаДокумента`` differ by more than
@@ -51,7 +53,7 @@ AMOUNT = "Сумма / amount"
 def compare_invoices(sides: MoneySides, period: Period, tol: MoneyTolerances, refs: MoneyRefs) -> CheckResult:
     expected, held = [], 0
     for source in sorted(sides.sources.values(), key=_order):
-        if "invoice" in source.kinds and period.holds(sides.date_of(source, "invoice")):
+        if sides.expects(source, "invoice") and period.holds(sides.date_of(source, "invoice")):
             if f"{source.key}:invoice" in sides.held and not tol.include_quarantined:
                 held += 1
             else:
@@ -172,4 +174,4 @@ def _order(source: Source) -> tuple[bool, int, str]:
 
 
 #: The check :data:`crm1c.reconcile.run.CHECKS` runs.
-INVOICE_CHECK = MoneyCheck(NAME, compare_invoices)
+INVOICE_CHECK = MoneyCheck(NAME, TITLE, compare_invoices)

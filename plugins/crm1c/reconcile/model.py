@@ -66,6 +66,13 @@ class CheckResult:
     #: ``kind → (ru, en)`` titles for the report; ``headline``: the totals in a few words (Slack).
     kind_titles: dict[str, tuple[str, str]] = field(default_factory=dict)
     headline: str = ""
+    #: why the check did not compare (e.g. the entity it checks is not synced yet); None: it did
+    skipped: str | None = None
+
+    @classmethod
+    def not_checked(cls, name: str, title: tuple[str, str], reason: str) -> CheckResult:
+        """A check that did not run: no totals, no differences, clean; ``reason`` says why."""
+        return cls(name, title, [], [], frozenset(), 0, headline=f"not checked ({reason})", skipped=reason)
 
     @property
     def drift_differences(self) -> list[Difference]:
@@ -152,6 +159,7 @@ class Report:
                     "by_kind": c.by_kind(),
                     "totals": {t.key: _sides(t) for t in c.totals},
                 }
+                | ({"skipped": c.skipped} if c.skipped else {})
                 for c in self.checks
             },
         }

@@ -62,6 +62,7 @@ SMART_SELECT = [
     "opportunity",
     "isManualOpportunity",
     "begindate",
+    "parentId2",
 ]
 CENT = Decimal("0.01")
 
@@ -87,6 +88,8 @@ class Source:
     paid: Decimal | None = None
     pay_status: str | None = None
     paid_date: date | None = None
+    #: a smart invoice's deal (``parentId2``)
+    deal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ class MoneySides:
     #: record id → the CRM amount the sync last read (Σ round(PRICE × QUANTITY) of the rows it read)
     seen: dict[str, Decimal] = field(default_factory=dict)
     _by_source: dict[str, list[Doc]] | None = field(default=None, init=False, repr=False)
+    _billed: set[str | None] | None = field(default=None, init=False, repr=False)
 
     def amount(self, source: Source, kind: str) -> tuple[Decimal, bool]:
         """What the CRM asks 1C's document of ``kind`` to hold, and whether the CRM changed it after the
@@ -165,6 +169,19 @@ class MoneySides:
                 if doc.source is not None:
                     self._by_source.setdefault(doc.source, []).append(doc)
         return self._by_source.get(source.key, [])
+
+    def expects(self, source: Source, kind: str) -> bool:
+        """Whether the source should have its own 1C document of ``kind`` now: its stage asks for it, and
+        for a deal's invoice, unless smart invoices bill the deal (``parentId2``) and it never had an
+        invoice of its own (the sync makes one invoice per bill, never the deal's as well)."""
+        if kind not in source.kinds:
+            return False
+        if source.smart or kind != "invoice":
+            return True
+        if self._billed is None:
+            self._billed = {s.deal for s in self.sources.values() if s.smart and s.deal and not s.failed}
+        own = self.crm_doc(source, kind) is not None or f"{source.key}:{kind}" in self.agreed
+        return own or source.key not in self._billed
 
     def date_of(self, source: Source, kind: str) -> date | None:
         """When the source's document of ``kind`` is dated: 1C's document, else what the sync computed,
@@ -264,6 +281,7 @@ def smart_source(item: Mapping[str, Any], failure_stages: set[str]) -> Source:
         failed=failed,
         manual=item.get("isManualOpportunity") == "Y",
         moved=_day(item.get("begindate")),
+        deal=_id(item.get("parentId2")),
     )
 
 

@@ -99,4 +99,4 @@ def compare_payments(sides: MoneySides, period: Period, tol: MoneyTolerances, re
 
 
 #: The check :data:`crm1c.reconcile.run.CHECKS` runs.
-PAYMENT_CHECK = MoneyCheck(NAME, compare_payments)
+PAYMENT_CHECK = MoneyCheck(NAME, TITLE, compare_payments, needs=(("invoices", "onec"), ("payments", "crm")))

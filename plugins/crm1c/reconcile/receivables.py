@@ -144,4 +144,6 @@ def _party(sides: MoneySides, source: Source) -> str | None:
 
 
 #: The check :data:`crm1c.reconcile.run.CHECKS` runs.
-RECEIVABLES_CHECK = MoneyCheck(NAME, compare_receivables)
+RECEIVABLES_CHECK = MoneyCheck(
+    NAME, TITLE, compare_receivables, needs=(("invoices", "onec"), ("payments", "crm"))
+)

@@ -62,6 +62,11 @@ def slack_summary(report: Report, top: int = 3, url: str | None = None) -> str:
 
 
 def _check(check: CheckResult, limit: int) -> list[str]:
+    if check.skipped:
+        return [
+            f"<h3>{_e(check.title[0])} / {_e(check.title[1])} — не проверялось / not checked</h3>",
+            f"<p>{_e(check.skipped)}</p>",
+        ]
     state = "расхождений нет / no drift" if check.status == "clean" else "ДРЕЙФ / DRIFT"
     parts = [
         f"<h3>{_e(check.title[0])} / {_e(check.title[1])} — {state}</h3>",

@@ -154,4 +154,4 @@ def _totals(counted: dict[str, int], crm: Decimal, onec: Decimal, parties: int) 
 
 
 #: The check :data:`crm1c.reconcile.run.CHECKS` runs.
-REVENUE_CHECK = MoneyCheck(NAME, compare_revenue)
+REVENUE_CHECK = MoneyCheck(NAME, TITLE, compare_revenue)
