@@ -29,7 +29,7 @@ test: venv  ## run all tests
 test-deep: venv  ## property and state-machine tests with 1 000 examples each, no time limit (before resolving an engine change)
 	CRM1C_PROPERTY_EXAMPLES=$(or $(EXAMPLES),1000) CRM1C_STATEFUL_EXAMPLES=$(or $(EXAMPLES),1000) \
 	  $(BIN)/pytest tests/domain tests/clients/test_odata_filter.py tests/clients/test_phpquery.py \
-	  tests/sync/test_sync_stateful.py -p no:cacheprovider --timeout=0
+	  tests/sync/test_sync_stateful.py tests/sync/test_money_stateful.py -p no:cacheprovider --timeout=0
 
 lint: venv  ## ruff, then mypy (the files it checks are set in pyproject.toml)
 	$(BIN)/ruff check .
