@@ -126,19 +126,21 @@ class Recorder:
             self.crm_errors[str(error or f"http_{resp.status_code}")] += 1
             return DecodedResponse(resp, body) if decoded else resp
         rows, wasted, cmds, write = 0, 0, 1, not is_read_method(method)
+        written = int(write)
         names: Counter[str] = Counter()
         if method == "batch":
             cmd = (payload or {}).get("cmd") or {}
             cmds = len(cmd)
             names.update(str(c).split("?", 1)[0] for c in cmd.values())
-            write = any(not is_read_method(m) for m in names)
+            written = sum(n for m, n in names.items() if not is_read_method(m))
+            write = written > 0
             rows, wasted = _batch_rows(cmd, body)
         else:
             names[method] += 1
             if isinstance(body.get("result"), list):
                 rows = len(body["result"])
         server = float((body.get("time") or {}).get("processing") or 0.0)
-        self.crm_events.append(CrmEvent(t0, t1, rows, cmds, write, waited, server, wasted))
+        self.crm_events.append(CrmEvent(t0, t1, rows, cmds, write, waited, server, wasted, written))
         if self.trace:
             log.info(
                 "B24 %s %s rows=%d wasted=%d waited=%.2f http=%.3f server=%.3f",

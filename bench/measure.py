@@ -143,6 +143,7 @@ class CrmEvent:
     waited: float
     server_s: float  # the portal's own "processing" time
     wasted: int = 0  # rows of chained list calls past the end (returned, discarded by the client)
+    written: int = 0  # write sub-commands of a batch (a writer's read-backs in the same batch left out)
 
 
 @dataclass
@@ -188,7 +189,8 @@ def phase_summary(ph: Phase, events: list[CrmEvent]) -> dict:
         "crm_write_requests": len(writes),
         "crm_rows": sum(e.rows for e in reads),
         "crm_wasted_rows": sum(e.wasted for e in reads),
-        "crm_cmds_written": sum(e.cmds for e in writes),
+        "crm_cmds_written": sum(e.written for e in writes),
+        "crm_cmds_in_writes": sum(e.cmds for e in writes),
         "crm_read_cmds": sum(e.cmds for e in reads),
         "crm_waited_s": sum(e.waited for e in events),
         "crm_server_s": sum(e.server_s for e in events),
@@ -211,7 +213,7 @@ def phase_summary(ph: Phase, events: list[CrmEvent]) -> dict:
         "switched": ph.switched_at is not None,
     }
     out["read_steady"] = steady(std, cut, lambda e: e.rows)
-    out["write_steady"] = steady(writes, ph.t1, lambda e: e.cmds)
+    out["write_steady"] = steady(writes, ph.t1, lambda e: e.written)
     return out
 
 

@@ -404,6 +404,7 @@ def _bitrix_writes(r: dict, parts: list[str], label: str = "A") -> float | None:
     if not window:
         return None
     reqs, cmds = window["crm_write_requests"], window["crm_cmds_written"]
+    in_writes = window.get("crm_cmds_in_writes", cmds)
     st = window["write_steady"]
     fill = cmds / (reqs * CMDS_PER_WRITE) if reqs else 0
     write_fraction = _steady_fraction(st, fill, WRITE_CEILING)
@@ -418,6 +419,7 @@ def _bitrix_writes(r: dict, parts: list[str], label: str = "A") -> float | None:
         _steady_text(st, "{:.1f}", "n/a"),
         _pct(write_fraction),
         window["crm_read_requests"],
+        in_writes - cmds,
     )
     parts.append(
         t.render(
@@ -431,6 +433,7 @@ def _bitrix_writes(r: dict, parts: list[str], label: str = "A") -> float | None:
                 "steady cmds/s",
                 "steady ÷ 100",
                 "read req in step",
+                "read cmds in write req",
             )
         )
     )
