@@ -72,8 +72,9 @@ def onec_seen(currencies: Mapping[str, str], row: dict, *, dirty: bool = True) -
 
 
 def _onec_hash(doc: SalesDocument) -> str:
-    """A 1C document changes also when it is posted or numbered (not synced, but the merge needs them)."""
-    return hashing.content_hash([content_hash(doc), doc.posted, doc.number])
+    """A 1C document changes also when it is posted, numbered or marked for deletion (not synced, but the
+    merge needs them: an unchanged hash keeps the staged row as it was)."""
+    return hashing.content_hash([content_hash(doc), doc.posted, doc.number, doc.deleted])
 
 
 def _document(currencies: Mapping[str, str], row: dict) -> SalesDocument:
