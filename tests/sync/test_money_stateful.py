@@ -818,3 +818,46 @@ def test_a_document_refused_in_a_closed_period_is_made_by_the_full_run_after_it_
     step(machine)
     assert not machine.refused
     assert set(machine.documents()) == {("1", "invoice")}
+
+
+def sync_documents(machine: MoneySync) -> dict[str, Any]:
+    """One plain run of sync_invoices (no checks of the model: the accountant did what it does not model)."""
+    return run_sync(
+        machine.staging,
+        machine.crm,
+        machine.onec,
+        ref=entity("invoices"),
+        mapping=mapping_of("invoices"),
+        steps=DOCUMENT_STEPS,
+    )
+
+
+def test_a_deletion_marked_document_is_never_rewritten(machine: MoneySync) -> None:
+    """Found while driving the machine's rules by hand (a lost deal reopened): a deletion mark did not reach
+    staging — the 1C side's content hash left it out, so the staged row kept ``deleted: false`` — and the
+    merge's rule «a deletion-marked document is 1C's: kept» never applied. A deal edited after the accountant
+    (or crm1c, for a lost deal) had marked its unposted document rewrote the marked document's rows.
+    Fixed in crm1c/sync/invoices/records.py: the hash counts the deletion mark."""
+    machine.two_deals((0, "PREPAYMENT_INVOICE", [TABLE]), (1, "PREPAYMENT_INVOICE", [TABLE]))
+    docs = machine.documents()
+    by_hand = docs[("1", "invoice")][0]
+    machine.onec.mark_deleted(INVOICES, by_hand["Ref_Key"], by_hand["DataVersion"])  # the accountant
+    machine.move_stage(1, "LOSE")
+    sync_documents(machine)  # crm1c marks the lost deal's invoice
+    marked = {key: machine.onec.get(INVOICES, docs[key][0]["Ref_Key"]) for key in docs}
+    assert all(doc["DeletionMark"] for doc in marked.values())
+
+    bigger = [Row("service", Decimal(3), Decimal("500.00"), 22, True, None)]
+    machine.edit_rows(0, bigger)
+    machine.deals[1].lost = False
+    machine.move_stage(1, "FINAL_INVOICE")  # the lost deal is reopened, with other rows
+    machine.edit_rows(1, bigger)
+    summary = sync_documents(machine)
+
+    assert summary.get("onec_update", 0) == 0
+    for key, before in marked.items():
+        after = machine.onec.get(INVOICES, before["Ref_Key"])
+        assert after["DataVersion"] == before["DataVersion"], (
+            f"{key}: a deletion-marked document was rewritten"
+        )
+    step(machine)
