@@ -106,6 +106,12 @@ class _DealReader:
             kinds = [k for k in KINDS if k in mapped or k in existing]
             if kinds:
                 wanted.append((deal, kinds))
+        invoiced = self._with_smart_invoices([str(d["ID"]) for d, kinds in wanted if "invoice" in kinds])
+        wanted = [
+            (deal, [k for k in kinds if k != "invoice" or str(deal["ID"]) not in invoiced])
+            for deal, kinds in wanted
+        ]
+        wanted = [(deal, kinds) for deal, kinds in wanted if kinds]
         if cancelled:
             env.count("crm_cancelled", len(env.staging.mark_deleted("crm", KEY, cancelled)))
         for start in range(0, len(wanted), DEALS_PER_BATCH):
@@ -119,6 +125,26 @@ class _DealReader:
             result = env.staging.upsert_seen("crm", KEY, records)
             env.count("crm_read", len(records))
             env.count("crm_changed", len(result.to_sync))
+
+    def _with_smart_invoices(self, ids: list[str]) -> set[str]:
+        """The deals among ``ids`` that have smart invoices and no invoice record yet: their payment
+        invoices come from the smart invoices (one invoice per bill, never the deal's as well)."""
+        env = self.env
+        ids = [i for i in ids if env.staging.get_seen("crm", KEY, record_id(i, "invoice")) is None]
+        if not env.mapping.smart_invoices or not ids:
+            return set()
+        found: set[str] = set()
+        for start in range(0, len(ids), 50):
+            pages = env.crm.iter_list(
+                "crm.item.list",
+                filter={"@parentId2": ids[start : start + 50]},
+                select=["id", "parentId2"],
+                order_field="id",
+                items_key="items",
+                params={"entityTypeId": 31},
+            )
+            found |= {str(item["parentId2"]) for page in pages for item in page}
+        return found
 
     def _details(self, ids: list[str]) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
         """Product rows and stage history of up to 25 deals, in one batch request."""

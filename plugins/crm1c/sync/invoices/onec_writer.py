@@ -126,32 +126,42 @@ class OneCDocumentWriter:
         with self._guard:
             lock = self._contract_locks.setdefault(counterparty, threading.Lock())
         with lock:
-            flt = (F("Owner_Key") == guid(counterparty)) & (F("ВидДоговора") == "СПокупателем")
-            if named:
-                flt = flt & (F("Description") == named)
-            found = [
-                r
-                for r in env.onec.list_all(CONTRACTS, ["Ref_Key", "DeletionMark"], flt)
-                if not r["DeletionMark"]
-            ]
-            if found:
-                return str(found[0]["Ref_Key"])
-            if named:
-                raise IssueError(
-                    Issue(
-                        "contract",
-                        "contract_missing",
-                        f"У контрагента нет договора с покупателем «{named}» (invoices.yaml: contracts)",
-                        f"The counterparty has no buyer contract '{named}' (invoices.yaml: contracts)",
-                    )
+            known = env.memo.get(f"contract:{counterparty}")
+            if known is not None:
+                return str(known)
+            ref = self._find_or_create_contract(env, counterparty, organization, named)
+            env.memo[f"contract:{counterparty}"] = ref
+            return ref
+
+    @staticmethod
+    def _find_or_create_contract(
+        env: SyncEnv, counterparty: str, organization: str, named: str | None
+    ) -> str:
+        """One lookup (and, if need be, one create) per counterparty and step."""
+        flt = (F("Owner_Key") == guid(counterparty)) & (F("ВидДоговора") == "СПокупателем")
+        if named:
+            flt = flt & (F("Description") == named)
+        found = [
+            r for r in env.onec.list_all(CONTRACTS, ["Ref_Key", "DeletionMark"], flt) if not r["DeletionMark"]
+        ]
+        if found:
+            return str(found[0]["Ref_Key"])
+        if named:
+            raise IssueError(
+                Issue(
+                    "contract",
+                    "contract_missing",
+                    f"У контрагента нет договора с покупателем «{named}» (invoices.yaml: contracts)",
+                    f"The counterparty has no buyer contract '{named}' (invoices.yaml: contracts)",
                 )
-            body = {
-                "Description": env.mapping.contract_name,
-                "Owner_Key": counterparty,
-                "ВидДоговора": "СПокупателем",
-                "Организация_Key": organization,
-            }
-            return str(env.onec.create(CONTRACTS, body)["Ref_Key"])
+            )
+        body = {
+            "Description": env.mapping.contract_name,
+            "Owner_Key": counterparty,
+            "ВидДоговора": "СПокупателем",
+            "Организация_Key": organization,
+        }
+        return str(env.onec.create(CONTRACTS, body)["Ref_Key"])
 
     def find(self, env: SyncEnv, doc: SalesDocument) -> tuple[dict | None, list[dict]]:
         """The live document an interrupted create made: the one of this kind carrying the record's tag."""
