@@ -23,9 +23,9 @@ Limitation: when only the invoice side of a third-party payment changes (B's inv
 naming it), A's receipt is not in B's scope; a ``full`` run recomputes every deal from every document and
 repairs that (the nightly full run).
 
-The deals' records, the deals that lost their last document (tombstoned: the CRM fields are cleared) and
-the documents' new versions are stored in ONE staging transaction: a run that dies before it reads the same
-changes again.
+The deals' records, the deals that lost their last document (an empty record: the CRM fields are cleared)
+and the documents' new versions are stored in ONE staging transaction: a run that dies before it reads the
+same changes again.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from crm1c.domain.deal_payment import (
     INVOICES,
     RECEIPTS,
     SALES,
+    DealPayment,
     Documents,
     counterparty_of,
     deal_payments,
@@ -45,7 +46,7 @@ from crm1c.domain.deal_payment import (
     reference,
 )
 from crm1c.domain.money.payments import CUSTOMER_PAYMENT
-from crm1c.sync.payments.records import DOC_KEY, KEY, SET, deal_of, deal_seen, doc_seen, onec_id
+from crm1c.sync.payments.records import DOC_KEY, KEY, SET, deal_of, deal_seen, doc_seen
 from crm1c.sync.runtime import Progress, SyncEnv, log
 
 SCAN = ["Ref_Key", "DataVersion", "DeletionMark"]
@@ -119,10 +120,11 @@ def read_payments(env: SyncEnv, mode: str) -> None:
     for note in notes:
         log.info("payments: %s", note.reason_en)
     env.count("receipts_not_counted", len(notes))
-    lost = sorted(deals - set(records))
+    # a deal that lost its last document is an empty record, not a tombstone: the merge clears its fields,
+    # and it still matches the deal by its ID when it was never linked (a tombstone matches nothing)
+    lost = [DealPayment(deal_id=d, crm_id=d) for d in sorted(deals - set(records))]
     with env.staging.batch() as staging:  # one transaction: the deals and the versions that made them
-        result = staging.upsert_seen("onec", KEY, [deal_seen(r) for r in records.values()])
-        env.count("onec_deleted", len(staging.mark_deleted("onec", KEY, [onec_id(d) for d in lost])))
+        result = staging.upsert_seen("onec", KEY, [deal_seen(r) for r in [*records.values(), *lost]])
         staging.upsert_seen("onec", DOC_KEY, [doc_seen(row) for row in fresh.values()])
         staging.mark_deleted("onec", DOC_KEY, gone)
     env.count("onec_read", len(fresh))
