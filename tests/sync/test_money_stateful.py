@@ -721,9 +721,6 @@ class MoneySync(RuleBasedStateMachine):
             paid = row.get(PAID_SUM)
             shown = None if paid in (None, "") else cents(paid)
             if deal.crm_id not in expected:
-                if shown is not None and self.staging.xref_by_crm("payment", deal.crm_id) is None:
-                    seen("known bug: an unlinked lost deal keeps its fields (xfail regression test below)")
-                    continue
                 assert shown is None and not row.get(PAY_STATUS), f"deal {deal.crm_id}: {shown} {row}"
                 continue
             total, amount, status = expected[deal.crm_id]
@@ -882,10 +879,6 @@ def test_a_deletion_marked_document_is_never_rewritten(machine: MoneySync) -> No
     step(machine)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a tombstoned payment record without a link never clears the CRM fields (see the docstring)",
-)
 def test_a_lost_deal_whose_first_payment_write_was_interrupted_is_cleared(machine: MoneySync) -> None:
     """Found by the machine (deep run, 1 000 examples): sync_payments dies after its CRM batch was sent and
     before the link was stored (``after_external_create``); the deal is then lost, its invoice marked for
@@ -893,8 +886,8 @@ def test_a_lost_deal_whose_first_payment_write_was_interrupted_is_cleared(machin
     deal's 1C-side record is a tombstone now, the engine never matches a tombstone to a partner
     (``plan.match``: a deleted value has none), so with no link there is no merge to clear the fields; the
     interrupted intent is abandoned (the deal moved under it) and planned again to the same nothing.
-    Not fixed here (payments are being changed by others): e.g. the 1C reader could store a lost deal as
-    an empty live record (the merge then clears the fields, and it matches the deal by its ID)."""
+    Fixed in crm1c/sync/payments/onec_reader.py: a deal that lost its last document is an empty record,
+    not a tombstone (the merge clears the fields, and the record matches the deal by its ID)."""
     machine.two_deals((0, "PREPAYMENT_INVOICE", [TABLE]), (1, "NEW", [TABLE]))
     machine.sync_payments(("after_external_create", 1))  # written, not linked
     assert machine.shaken["payments"]
