@@ -78,7 +78,7 @@ def read_deals(env: SyncEnv, mode: str) -> None:
     if mark is not None:
         cursors.stage(env, KEY, mark)
     if mode == "full":  # documents of deals that are gone are cancelled
-        known = {r.external_id for r in env.staging.seen_records("crm", KEY)}
+        known = [i for i, _version, deleted in env.staging.seen_versions("crm", KEY) if not deleted]
         gone = [i for i in known if not i.startswith(SMART_PREFIX) and i.split(":")[0] not in listed]
         env.count("crm_deleted", len(env.staging.mark_deleted("crm", KEY, gone)))
     progress.finish()
@@ -94,11 +94,11 @@ class _DealReader:
     def store(self, deals: list[dict]) -> None:
         env, wanted = self.env, []
         cancelled: list[str] = []
+        ids = [record_id(str(d["ID"]), k) for d in deals for k in KINDS]
+        stored = set(env.staging.versions_of("crm", KEY, ids))  # the page's records, in one query
         for deal in deals:
             deal_id = str(deal["ID"])
-            existing = [
-                k for k in KINDS if env.staging.get_seen("crm", KEY, record_id(deal_id, k)) is not None
-            ]
+            existing = [k for k in KINDS if record_id(deal_id, k) in stored]
             if deal.get("STAGE_SEMANTIC_ID") == "F":
                 cancelled += [record_id(deal_id, k) for k in existing]
                 continue
@@ -106,7 +106,8 @@ class _DealReader:
             kinds = [k for k in KINDS if k in mapped or k in existing]
             if kinds:
                 wanted.append((deal, kinds))
-        invoiced = self._with_smart_invoices([str(d["ID"]) for d, kinds in wanted if "invoice" in kinds])
+        billed = [str(d["ID"]) for d, kinds in wanted if "invoice" in kinds]
+        invoiced = self._with_smart_invoices([i for i in billed if record_id(i, "invoice") not in stored])
         wanted = [
             (deal, [k for k in kinds if k != "invoice" or str(deal["ID"]) not in invoiced])
             for deal, kinds in wanted
@@ -127,10 +128,9 @@ class _DealReader:
             env.count("crm_changed", len(result.to_sync))
 
     def _with_smart_invoices(self, ids: list[str]) -> set[str]:
-        """The deals among ``ids`` that have smart invoices and no invoice record yet: their payment
+        """The deals among ``ids`` (none with an invoice record yet) that have smart invoices: their payment
         invoices come from the smart invoices (one invoice per bill, never the deal's as well)."""
         env = self.env
-        ids = [i for i in ids if env.staging.get_seen("crm", KEY, record_id(i, "invoice")) is None]
         if not env.mapping.smart_invoices or not ids:
             return set()
         found: set[str] = set()
