@@ -37,9 +37,14 @@ class InvoiceMapping(BaseModel):
     contracts: dict[str, str] = {}
     organization: str | None = None
 
-    def documents_for(self, category: int, stage: str) -> tuple[DocumentKind, ...]:
-        """The documents a deal of funnel ``category`` has at ``stage`` (none: not yet, or not mapped)."""
-        return self.deals.categories.get(category, {}).get(stage, ())
+    def documents_for(self, category: object, stage: str) -> tuple[DocumentKind, ...]:
+        """The documents a deal of funnel ``category`` (as Bitrix24 gives it: ``"0"``, 0 or empty) has at
+        ``stage`` (none: not yet, not mapped, or not a funnel number)."""
+        try:
+            funnel = int(str(category or 0))
+        except ValueError:
+            return ()
+        return self.deals.categories.get(funnel, {}).get(stage, ())
 
 
 def load_invoice_mapping(path: str | Path = DEFAULT_INVOICE_MAPPING) -> InvoiceMapping:

@@ -247,7 +247,7 @@ def deal_source(row: Mapping[str, Any], mapping: Any, fields: Mapping[str, str])
     """A ``crm.deal.list`` row; ``mapping`` is the invoice mapping, ``fields`` the payment user fields."""
     failed = row.get("STAGE_SEMANTIC_ID") == "F"
     kinds = (
-        () if failed else mapping.documents_for(int(row.get("CATEGORY_ID") or 0), str(row.get("STAGE_ID")))
+        () if failed else mapping.documents_for(row.get("CATEGORY_ID"), str(row.get("STAGE_ID")))
     )
     return Source(
         key=str(row["ID"]),

@@ -26,11 +26,21 @@ def seen_input(
     dirty: bool = True,
 ) -> SeenInput:
     """A staging row for one source record (``build`` reads it into the canonical model); a record the
-    codec cannot read keeps its :class:`Issue`."""
+    codec cannot read keeps its :class:`Issue` — also for an error nobody foresaw (a malformed date, say):
+    one record never stops a read, it waits in quarantine with the error."""
     try:
         record = build()
     except IssueError as exc:
         return SeenInput(external_id, raw, {CODEC_ERROR: asdict(exc.issue)}, version, dirty=dirty)
+    except Exception as exc:  # one record's surprise must not stop the exchange
+        what = f"{type(exc).__name__}: {exc}"
+        issue = Issue(
+            "*",
+            "unreadable",
+            f"Запись не прочитана ({what}); она ждёт разбора, обмен продолжается",
+            f"The record could not be read ({what}); it waits for a look, the exchange goes on",
+        )
+        return SeenInput(external_id, raw, {CODEC_ERROR: asdict(issue)}, version, dirty=dirty)
     return SeenInput(
         external_id,
         raw,

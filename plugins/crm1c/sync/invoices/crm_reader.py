@@ -102,7 +102,7 @@ class _DealReader:
             if deal.get("STAGE_SEMANTIC_ID") == "F":
                 cancelled += [record_id(deal_id, k) for k in existing]
                 continue
-            mapped = env.mapping.documents_for(int(deal.get("CATEGORY_ID") or 0), str(deal.get("STAGE_ID")))
+            mapped = env.mapping.documents_for(deal.get("CATEGORY_ID"), str(deal.get("STAGE_ID")))
             kinds = [k for k in KINDS if k in mapped or k in existing]
             if kinds:
                 wanted.append((deal, kinds))
@@ -183,7 +183,7 @@ class _DealReader:
 
     def _date(self, deal: dict, kind: str, history: list[dict]) -> date:
         """When the deal first reached a stage that makes ``kind`` (else its current stage, else today)."""
-        category = int(deal.get("CATEGORY_ID") or 0)
+        category = deal.get("CATEGORY_ID")
         reached = [
             h for h in history if kind in self.env.mapping.documents_for(category, str(h.get("STAGE_ID")))
         ]

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from crm1c.clients.bitrix24_batch import BatchResult
-from crm1c.domain.sales_document import record_id
+from crm1c.domain.sales_document import SalesDocument, record_id
 from crm1c.staging import SeenInput
 from crm1c.sync.engine import cursors
 from crm1c.sync.engine.cursors import later
@@ -133,12 +133,14 @@ class _SmartInvoices:
         invoice_id = str(invoice["id"])
         record = record_id(invoice_id, "invoice", smart=True)
         what = f"Счёт CRM {invoice_id}|CRM invoice {invoice_id}"
-        on = datetime.fromisoformat(str(invoice.get("begindate") or invoice["createdTime"])).date()
         company, currency = invoice.get("companyId"), invoice.get("currencyId")
         raw = {**invoice, "DATE_MODIFY": invoice.get("updatedTime"), "@rows": rows}
-        return crm_seen(
-            record, raw, lambda: self.builder.document(record, what, company, currency, "invoice", on, rows)
-        )
+
+        def build() -> SalesDocument:
+            on = datetime.fromisoformat(str(invoice.get("begindate") or invoice.get("createdTime"))).date()
+            return self.builder.document(record, what, company, currency, "invoice", on, rows)
+
+        return crm_seen(record, raw, build)
 
 
 def _deal_row(row: dict[str, Any]) -> dict[str, Any]:
