@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from functools import partial
+from typing import Any
 
 from crm1c.clients.odata_filter import F, guid
 from crm1c.domain.money import currency as currencies
 from crm1c.domain.money import vat
+from crm1c.domain.money.numbers import exact
 from crm1c.domain.product import Product, vat_text
 from crm1c.staging import SeenInput
 from crm1c.sync.nomenclature.records import product_seen
@@ -52,7 +53,7 @@ class Prices:
     vat_period: str
     includes_vat: bool
     units: dict[str, str]  # unit Ref_Key → ОКЕИ code
-    prices: dict[str, tuple[Decimal, str]]  # item Ref_Key → (price, 1C currency code, e.g. "643")
+    prices: dict[str, tuple[Any, str]]  # item Ref_Key → (price as 1C sent it, 1C currency code, e.g. "643")
     vat_table: vat.VatTable
     currency_table: currencies.CurrencyTable
 
@@ -75,8 +76,7 @@ def read_prices(env: SyncEnv) -> Prices:
     condition = F("ТипЦен_Key") == guid(kinds[0]["Ref_Key"])
     rows = onec.slice_last(PRICES, today, condition, ["Номенклатура_Key", "Цена", "Валюта_Key"])
     prices = {
-        str(r["Номенклатура_Key"]): (Decimal(str(r["Цена"])), money.get(str(r.get("Валюта_Key")), ""))
-        for r in rows
+        str(r["Номенклатура_Key"]): (r.get("Цена"), money.get(str(r.get("Валюта_Key")), "")) for r in rows
     }
     # the rates every VAT kind has on the run date: it changes exactly when a rule of vat.yaml starts
     vat_period = ",".join(table.rate_for_kind(kind, today) for kind in sorted(table.kinds))
@@ -108,7 +108,7 @@ def _product(row: dict, prices: Prices) -> Product:
         service=bool(row.get("Услуга")),
         unit=prices.units.get(str(row.get("ЕдиницаИзмерения_Key"))),
         vat=vat_text(table.crm_tax_rate(rate)),
-        price=price,
+        price=None if price is None else exact(price),  # read per item: a bad price holds only its item
         currency=prices.currency_table.crm_code(currency) if currency else None,
         price_includes_vat=prices.includes_vat,
         active=not row.get("DeletionMark"),
