@@ -189,6 +189,32 @@ def test_full_partial_overpaid_and_unpaid_deals_and_a_second_run_writes_nothing(
     assert deal_fields(crm, full)["pay_status"] == "paid"
 
 
+def test_a_batch_request_writes_49_deals_and_reads_them_back_at_once(
+    empty_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    party = books.counterparty()
+    deals = [books.deal() for _ in range(100)]
+    for deal in deals:
+        books.invoice(party, deal, "100.00")
+    stats: dict[str, dict] = {}
+
+    def take_stats(step: str) -> None:
+        stats[step] = contour_admin(empty_contour, "bitrix", "stats")
+
+    summary = sync(sqlite_staging, crm, onec, before_step=take_stats)
+
+    before, after = stats["load_crm"], stats["publish"]
+    calls = {
+        m: n["calls"] - before["methods"].get(m, {"calls": 0})["calls"] for m, n in after["methods"].items()
+    }
+    assert summary["crm_update"] == 100
+    assert after["requests"] - before["requests"] == 3, "49 deals a batch request, not 25"
+    assert {m: n for m, n in calls.items() if n} == {"crm.deal.update": 100, "crm.deal.list": 3}
+    assert {deal_fields(crm, d)["pay_status"] for d in deals} == {"unpaid"}
+
+
 def test_an_advance_stays_paid_when_the_sale_comes(empty_contour: RunningContour, sqlite_staging: Staging):
     crm, onec = clients(empty_contour)
     books = Books(crm, onec)

@@ -199,6 +199,8 @@ class OneCItemWriter:
 
 
 class CrmProductWriter:
+    shared_size = 0
+
     def size(self, env: SyncEnv, intent: WriteIntent, current: Current) -> int:
         return 0 if intent.op == "mark_deleted" else 1
 
@@ -236,6 +238,9 @@ class CrmProductWriter:
         if intent.op == "create":
             return {f"p{n}": ("crm.product.add", {"fields": fields})}
         return {f"p{n}": ("crm.product.update", {"id": intent.target_id, "fields": fields})} if fields else {}
+
+    def shared(self, env: SyncEnv, batch: dict[str, Any]) -> dict[str, Any]:
+        return {}
 
     def outcome(
         self,

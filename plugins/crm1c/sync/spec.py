@@ -106,6 +106,9 @@ class OneCWriter(Protocol):
 class CrmWriter(Protocol):
     """Writes records to Bitrix24 in ``batch`` requests of up to 50 commands."""
 
+    #: How many commands :meth:`shared` adds at most (room left in every batch request).
+    shared_size: int
+
     def size(self, env: SyncEnv, intent: WriteIntent, current: Current) -> int:
         """How many batch commands the intent needs."""
         ...
@@ -119,6 +122,12 @@ class CrmWriter(Protocol):
         self, env: SyncEnv, intent: WriteIntent, n: int, found: Any, current: Current
     ) -> dict[str, Any]:
         """The intent's batch commands, keyed uniquely by ``n`` (its position in the request)."""
+        ...
+
+    def shared(self, env: SyncEnv, batch: dict[str, Any]) -> dict[str, Any]:
+        """Commands run once after the intents' ``batch`` commands of a request (e.g. one read-back of all
+        the records written; keys unlike the intents'); each :meth:`outcome` finds their answers in
+        ``result``."""
         ...
 
     def outcome(

@@ -27,6 +27,8 @@ Found = tuple[dict, dict | None]  # what an interrupted create left: the company
 class CrmCompanyWriter:
     """:class:`~crm1c.sync.spec.CrmWriter` of counterparties: ``crm.company`` + ``crm.requisite``."""
 
+    shared_size = 0  # its intents share no command
+
     def size(self, env: SyncEnv, intent: WriteIntent, current: Current) -> int:
         return 2 if intent.op == "create" else len(self.commands(env, intent, 0, None, current))
 
@@ -37,6 +39,9 @@ class CrmCompanyWriter:
         self, env: SyncEnv, intent: WriteIntent, n: int, found: Found | None, current: Current
     ) -> dict[str, Any]:
         return _commands(env, intent, n, found, current)
+
+    def shared(self, env: SyncEnv, batch: dict[str, Any]) -> dict[str, Any]:
+        return {}
 
     def outcome(
         self,

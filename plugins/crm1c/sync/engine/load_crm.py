@@ -1,4 +1,5 @@
-"""Load into Bitrix24: pending intents as ``batch`` requests of up to 50 commands.
+"""Load into Bitrix24: pending intents as ``batch`` requests of up to 50 commands, the writer's shared
+commands (a read-back of every record written, say) once at the end of each.
 
 Before each request its intents are marked *tried* (committed). Creates tried before by an interrupted
 attempt are looked up first (the entity's writer knows how) and adopted if found: never a second record.
@@ -42,9 +43,9 @@ def load_crm(spec: EntitySpec, env: SyncEnv) -> dict[str, Any]:
 def _fill_one_batch(
     writer: CrmWriter, env: SyncEnv, intents: list[WriteIntent], current: Current
 ) -> list[WriteIntent]:
-    """The leading intents whose commands fit in one batch request."""
+    """The leading intents whose commands fit in one batch request, beside the writer's shared ones."""
     taken: list[WriteIntent] = []
-    total = 0
+    total = writer.shared_size
     for intent in intents:
         try:
             size = writer.size(env, intent, current)
@@ -79,6 +80,7 @@ def _run_chunk(
                     settled[i.id] = unexpected(i, exc)
             plans.append((i, commands))
         batch = {k: v for _, cmds in plans for k, v in cmds.items()}
+        batch |= writer.shared(env, batch)
         result = env.crm.batch(batch, write=True) if batch else None
     except (OutcomeUnknown, RetryableError) as exc:
         return [(i, Outcome(retry=str(exc))) for i in intents]

@@ -28,6 +28,8 @@ PRICE_FIELDS = ("price", "currency")
 class CrmProductWriter:
     """The :class:`~crm1c.sync.spec.CrmWriter` of nomenclature."""
 
+    shared_size = 0  # its intents share no command
+
     def size(self, env: SyncEnv, intent: WriteIntent, current: Current) -> int:
         return 2
 
@@ -84,6 +86,9 @@ class CrmProductWriter:
                 price = {"productId": product_id, "catalogGroupId": catalog.price_type_id, **values}
                 commands[f"c{n}"] = ("catalog.price.add", {"fields": price})
         return commands
+
+    def shared(self, env: SyncEnv, batch: dict[str, Any]) -> dict[str, Any]:
+        return {}
 
     def outcome(
         self,

@@ -48,6 +48,11 @@ def field_names(env: SyncEnv) -> dict[str, str]:
     return names
 
 
+def deal_select(env: SyncEnv) -> list[str]:
+    """What a deal is read with: :data:`DEAL_SELECT` and the fields, by name (``UF_*`` is not a default)."""
+    return [*DEAL_SELECT, *field_names(env).values()]
+
+
 def ensure_fields(env: SyncEnv) -> list[str]:
     """Create the user fields the portal lacks; returns the names created (two requests at most)."""
     names = field_names(env)
@@ -129,10 +134,10 @@ def read_deals(env: SyncEnv, mode: str) -> None:
     known = [deal_of(i) for i, _v, _deleted in env.staging.seen_versions("onec", KEY)]
     deals = [k for k in known if not k.startswith(SMART_INVOICE)]
     invoices = [k for k in known if k.startswith(SMART_INVOICE)]
-    per_request = IDS_PER_LIST * LISTS_PER_BATCH
+    per_request, select = IDS_PER_LIST * LISTS_PER_BATCH, deal_select(env)
     for start in range(0, len(deals), per_request):
         part = deals[start : start + per_request]
-        rows = _deal_rows(env, part, [*DEAL_SELECT, *names.values()])
+        rows = _deal_rows(env, part, select)
         found = {str(row["ID"]) for row in rows}
         _store(env, [crm_seen(row, names) for row in rows], [d for d in part if d not in found], progress)
     for start in range(0, len(invoices), per_request):

@@ -1,9 +1,11 @@
 """Writes a deal's payment fields with ``crm.deal.update`` and reads them back in the same batch request;
 moves a fully paid smart invoice to its category's success stage (``crm.item.update``, read back too).
 
-Each intent is two commands: the update of the changed fields and a ``crm.deal.get`` right after it (the
-commands of a batch run in order). ``crm.deal.update`` answers ``true`` for a field the portal does not
-define and drops its value (protocols C.9a), so the answer proves nothing: the deal read back does. A value
+A deal is one command, the update of the changed fields; after the updates of a batch request (up to 49)
+one ``crm.deal.list`` of their IDs reads them all back (the commands of a batch run in order). A smart
+invoice is two: its update and a ``crm.item.get``. ``crm.deal.update`` answers ``true`` for a field the
+portal does not define and drops its value (protocols C.9a), so the answer proves nothing: the deal read
+back does (a deal missing from the read-back is sent again, as after a lost answer). A value
 that did not stick holds the record with the field named; the intent is closed, and the next run, which
 checks the fields at its start and creates a missing one, plans every deal again.
 
@@ -20,17 +22,21 @@ from crm1c.domain.deal_payment import SMART_INVOICE, DealPayment
 from crm1c.domain.issues import Issue, IssueError
 from crm1c.staging import WriteIntent
 from crm1c.sync.engine.load_crm import failed
-from crm1c.sync.payments.crm_deals import crm_seen, field_names, stuck, wire
+from crm1c.sync.payments.crm_deals import crm_seen, deal_select, field_names, stuck, wire
 from crm1c.sync.payments.crm_invoices import ENTITY_TYPE, SUCCESS, invoice_seen, number
 from crm1c.sync.runtime import SyncEnv
 from crm1c.sync.spec import Current, Outcome
+
+READ_BACK = "deals"  # the batch key of the request's crm.deal.list (an intent's keys end in its number)
 
 
 class CrmDealWriter:
     """The :class:`~crm1c.sync.spec.CrmWriter` of payments."""
 
+    shared_size = 1  # the read-back of the request's deals
+
     def size(self, env: SyncEnv, intent: WriteIntent, current: Current) -> int:
-        return 2
+        return 2 if _invoice(intent) else 1
 
     def lookup(self, env: SyncEnv, intents: list[WriteIntent]) -> tuple[dict[int, Any], dict[int, Outcome]]:
         return {}, {}  # payments never create a deal
@@ -45,14 +51,19 @@ class CrmDealWriter:
                     "The deal is not in the CRM: payments are only written to an existing deal",
                 )
             )
-        if intent.target_id.startswith(SMART_INVOICE):
+        if _invoice(intent):
             return _stage_commands(intent, n, current)
         names, record = field_names(env), _merged(intent)
         fields = {names[f]: wire(f, getattr(record, f)) for f in intent.payload["fields"] if f in names}
-        return {
-            f"u{n}": ("crm.deal.update", {"id": intent.target_id, "fields": fields}),
-            f"g{n}": ("crm.deal.get", {"id": intent.target_id}),
-        }
+        return {f"u{n}": ("crm.deal.update", {"id": intent.target_id, "fields": fields})}
+
+    def shared(self, env: SyncEnv, batch: dict[str, Any]) -> dict[str, Any]:
+        """One ``crm.deal.list`` of the deals the request updates (none: nothing)."""
+        ids = [params["id"] for method, params in batch.values() if method == "crm.deal.update"]
+        if not ids:
+            return {}
+        params = {"filter": {"ID": ids}, "select": deal_select(env), "start": -1}  # an array is IN
+        return {READ_BACK: ("crm.deal.list", params)}
 
     def outcome(
         self,
@@ -66,17 +77,14 @@ class CrmDealWriter:
     ) -> Outcome:
         if f"u{n}" in result.errors:
             return failed(result.errors[f"u{n}"])
-        answer = result.results.get(f"g{n}")
-        if f"g{n}" in result.errors or not isinstance(answer, dict):
-            error = result.errors.get(f"g{n}")
-            return Outcome(retry=f"the record could not be read back: {error or 'no answer'}")
-        if (intent.target_id or "").startswith(SMART_INVOICE):
-            return _stage_outcome(intent, answer.get("item") or {}, commands[f"u{n}"][1]["fields"]["stageId"])
+        if _invoice(intent):
+            return _stage_outcome(intent, n, commands, result)
+        row = _read_back(result, intent.target_id or "")
+        if row is None:
+            return _unread(result.errors.get(READ_BACK))
         names, record = field_names(env), _merged(intent)
         ignored = [
-            f
-            for f in intent.payload["fields"]
-            if f in names and not stuck(f, answer, names, getattr(record, f))
+            f for f in intent.payload["fields"] if f in names and not stuck(f, row, names, getattr(record, f))
         ]
         if ignored:
             shown = ", ".join(names[f] for f in ignored)
@@ -90,7 +98,7 @@ class CrmDealWriter:
                     "field (or it has another type); the next run creates it",
                 )
             )
-        return Outcome(target_id=intent.target_id, seen=crm_seen(answer, names, dirty=False))
+        return Outcome(target_id=intent.target_id, seen=crm_seen(row, names, dirty=False))
 
 
 def _stage_commands(intent: WriteIntent, n: int, current: Current) -> dict:
@@ -113,7 +121,11 @@ def _stage_commands(intent: WriteIntent, n: int, current: Current) -> dict:
     }
 
 
-def _stage_outcome(intent: WriteIntent, item: dict, success: str) -> Outcome:
+def _stage_outcome(intent: WriteIntent, n: int, commands: dict, result: Any) -> Outcome:
+    answer = result.results.get(f"g{n}")
+    if f"g{n}" in result.errors or not isinstance(answer, dict):
+        return _unread(result.errors.get(f"g{n}"))
+    item, success = answer.get("item") or {}, commands[f"u{n}"][1]["fields"]["stageId"]
     stage = item.get("stageId")
     if stage != success:
         return Outcome(
@@ -125,6 +137,20 @@ def _stage_outcome(intent: WriteIntent, item: dict, success: str) -> Outcome:
             )
         )
     return Outcome(target_id=intent.target_id, seen=invoice_seen(item, success, dirty=False))
+
+
+def _read_back(result: Any, deal_id: str) -> dict | None:
+    """The deal's row in the request's read-back (None: not there)."""
+    return next((r for r in result.results.get(READ_BACK) or [] if str(r.get("ID")) == deal_id), None)
+
+
+def _unread(error: Any) -> Outcome:
+    """The write may have landed but was not read back: sent again."""
+    return Outcome(retry=f"the record could not be read back: {error or 'no answer'}")
+
+
+def _invoice(intent: WriteIntent) -> bool:
+    return (intent.target_id or "").startswith(SMART_INVOICE)
 
 
 def _merged(intent: WriteIntent) -> DealPayment:
