@@ -108,19 +108,22 @@ def test_complete_and_link_from_onec_to_crm(staging):
     assert (link.crm_id, link.onec_id) == ("77", "guid-z")
 
 
-def updates_of_linked_pairs(staging, n: int) -> list:
+def written_intents(staging, n: int, *, linked: bool = True) -> list:
+    """Completions of ``n`` written intents: updates of linked pairs, else creates of new ones."""
     items = []
     for i in range(n):
-        staging.link("counterparty", str(i), f"guid-{i}", base={"v": 0})
+        if linked:
+            staging.link("counterparty", str(i), f"guid-{i}", base={"v": 0})
+        op = {"target_id": f"guid-{i}"} if linked else {"match_key": f"m{i}"}
         intent = staging.open_intent(
-            "counterparty", "onec", "update", "crm", str(i), PAYLOAD, target_id=f"guid-{i}"
+            "counterparty", "onec", "update" if linked else "create", "crm", str(i), PAYLOAD, **op
         )
         items.append(Completion(intent.id, f"guid-{i}", str(i), f"guid-{i}", {"v": i}, "h", f"h{i}"))
     return items
 
 
 def test_many_completions_of_linked_pairs(staging):
-    items = updates_of_linked_pairs(staging, 3)
+    items = written_intents(staging, 3)
     staging.complete_many_and_relink("counterparty", items)
     for item in items:
         assert staging.get_intent(item.intent_id).state == "done"
@@ -131,12 +134,32 @@ def test_many_completions_of_linked_pairs(staging):
 
 
 def test_many_completions_take_the_careful_path_when_a_row_is_missed(staging):
-    items = updates_of_linked_pairs(staging, 2)
+    items = written_intents(staging, 2)
     staging.abandon_intent(items[1].intent_id, "cancelled by an operator meanwhile")
     with pytest.raises(IntentStateError):
         staging.complete_many_and_relink("counterparty", items)
     assert staging.get_intent(items[0].intent_id).state == "pending"  # nothing of the batch was kept
     assert staging.xref_by_crm("counterparty", "0").base == {"v": 0}
+
+
+def test_many_completions_of_creates_link_the_new_pairs(staging):
+    items = written_intents(staging, 3, linked=False)
+    staging.complete_many_and_link("counterparty", items)
+    for item in items:
+        assert staging.get_intent(item.intent_id).state == "done"
+        link = staging.xref_by_crm("counterparty", item.crm_id)
+        assert (link.onec_id, link.base, link.onec_hash) == (item.onec_id, item.base, item.onec_hash)
+    staging.complete_many_and_link("counterparty", items)  # a re-run: the careful path, idempotent
+    assert len(staging.xrefs_of("counterparty", "crm", ["0", "1", "2"])) == 3
+
+
+def test_many_creates_keep_nothing_when_one_would_break_the_link(staging):
+    items = written_intents(staging, 3, linked=False)
+    staging.link("counterparty", "99", "guid-1")  # another CRM record holds the second 1C record
+    with pytest.raises(XrefConflictError):
+        staging.complete_many_and_link("counterparty", items)
+    assert [staging.get_intent(i.intent_id).state for i in items] == ["pending"] * 3
+    assert staging.xref_by_crm("counterparty", "0") is None
 
 
 def test_complete_and_link_is_atomic_when_the_link_fails(staging, engine):

@@ -14,7 +14,7 @@ from crm1c.hashing import content_hash
 from crm1c.staging.errors import IntentStateError, NotFoundError, StagingError
 from crm1c.staging.models import Completion, WriteIntent, Xref
 from crm1c.staging.repo.base import chunks
-from crm1c.staging.repo.xref import Xrefs, update_pair_statement
+from crm1c.staging.repo.xref import Xrefs, new_links_statement, update_pair_statement
 from crm1c.staging.schema import NO_ROLE
 from crm1c.staging.schema import write_intent as t
 
@@ -54,10 +54,22 @@ class Outbox(Xrefs):
             raise ValueError(f"a {op} intent needs target_system 'onec' and the target_id of the document")
         now = self._now()
         row: dict[str, Any] = {
-            "entity": entity, "target_system": target_system, "op": op, "source_system": source_system,
-            "source_id": source_id, "match_key": match_key, "payload": payload, "state": "pending",
-            "payload_hash": content_hash(payload), "target_id": target_id, "attempts": 1, "error": None,
-            "run_id": run_id, "created_at": now, "updated_at": now, "role": role,
+            "entity": entity,
+            "target_system": target_system,
+            "op": op,
+            "source_system": source_system,
+            "source_id": source_id,
+            "match_key": match_key,
+            "payload": payload,
+            "state": "pending",
+            "payload_hash": content_hash(payload),
+            "target_id": target_id,
+            "attempts": 1,
+            "error": None,
+            "run_id": run_id,
+            "created_at": now,
+            "updated_at": now,
+            "role": role,
         }
         insert, resume = _open_statements(self.is_postgres)
         keys = {f"k_{k}": row[k] for k in _SOURCE} | {"run_id": run_id, "updated_at": now}
@@ -134,22 +146,45 @@ class Outbox(Xrefs):
         if not items:
             return
         now = self._now()
-        intents = [{"k_id": i.intent_id, "target_id": i.target_id, "now": now} for i in items]
         links = [
             {"k_entity": entity, "k_role": i.role, "k_crm": i.crm_id, "k_onec": i.onec_id, "base": i.base}
             | {"crm_hash": i.crm_hash, "onec_hash": i.onec_hash, "updated_at": now}
             for i in items
         ]
+        relink = update_pair_statement(_RELINKED, returning=False)
         with self._write(conn) as c:
-            done = c.execute(_complete_pending(returning=False), intents).rowcount
-            relink = update_pair_statement(_RELINKED, returning=False)
-            relinked = c.execute(relink, links).rowcount if done == len(items) else 0
-            if relinked == len(items):
-                return
-            for i in items:
-                self.complete_intent_and_link(
-                    i.intent_id, i.target_id, base=i.base, crm_hash=i.crm_hash, onec_hash=i.onec_hash, conn=c
-                )
+            if not self._complete_all(c, items, now) or c.execute(relink, links).rowcount != len(items):
+                self._complete_one_by_one(c, items)
+
+    def complete_many_and_link(
+        self, entity: str, items: Sequence[Completion], *, conn: Connection | None = None
+    ) -> None:
+        """:meth:`complete_intent_and_link` for intents whose pair is not linked yet (creates), in two
+        statements; when either misses a row (an intent no longer pending, a record linked meanwhile),
+        every item goes through :meth:`complete_intent_and_link` instead, as above."""
+        if not items:
+            return
+        now = self._now()
+        links = [
+            {"entity": entity, "role": i.role, "crm_id": i.crm_id, "onec_id": i.onec_id, "base": i.base}
+            | {"crm_hash": i.crm_hash, "onec_hash": i.onec_hash, "created_at": now, "updated_at": now}
+            for i in items
+        ]
+        link = new_links_statement(self.is_postgres)
+        with self._write(conn) as c:
+            if not self._complete_all(c, items, now) or c.execute(link, links).rowcount != len(items):
+                self._complete_one_by_one(c, items)
+
+    def _complete_all(self, c: Connection, items: Sequence[Completion], now: Any) -> bool:
+        """Complete every item's pending intent in one statement; False if one was not pending."""
+        intents = [{"k_id": i.intent_id, "target_id": i.target_id, "now": now} for i in items]
+        return bool(c.execute(_complete_pending(returning=False), intents).rowcount == len(items))
+
+    def _complete_one_by_one(self, c: Connection, items: Sequence[Completion]) -> None:
+        for i in items:
+            self.complete_intent_and_link(
+                i.intent_id, i.target_id, base=i.base, crm_hash=i.crm_hash, onec_hash=i.onec_hash, conn=c
+            )
 
     def fail_intent(self, intent_id: int, error: str, *, conn: Connection | None = None) -> WriteIntent:
         """Mark a pending intent failed: the target definitely rejected the write (not a timeout)."""

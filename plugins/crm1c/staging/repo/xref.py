@@ -169,6 +169,12 @@ def _insert_statement(postgres: bool) -> Any:
 
 
 @functools.cache
+def new_links_statement(postgres: bool) -> Any:
+    """Insert links (executemany); a link that would break 1:1 is skipped, so the row count tells."""
+    return (postgresql.insert if postgres else sqlite.insert)(t).on_conflict_do_nothing()
+
+
+@functools.cache
 def _pair_query(postgres: bool) -> Any:
     """Links that share the CRM record's role slot or the 1C record (any role)."""
     crm_slot = sa.and_(t.c.role == sa.bindparam("k_role"), t.c.crm_id == sa.bindparam("k_crm"))

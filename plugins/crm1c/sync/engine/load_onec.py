@@ -33,27 +33,28 @@ Started = list[tuple[WriteIntent, Future]]
 
 
 def load_onec(spec: EntitySpec, env: SyncEnv) -> dict[str, Any]:
-    """Execute every pending 1C intent; those waiting for another write of this step get one more pass.
+    """Execute every pending 1C intent.
 
     Pipelined: while the pool writes one chunk to 1C, the previous chunk is settled in staging (one
-    transaction per chunk)."""
+    transaction per chunk). An intent that waits for another write of this step (a sale for its deal's
+    invoice) sent nothing: it joins the next chunk, started once the chunk it waited in is settled; what
+    still waits after the last chunk gets one more pass (then it is held)."""
     if env.dry_run:
         return dict(env.counters)
     loader = _Loader(spec, env)
-    waiting: list[WriteIntent] = []
+    after = 0
+    running: Started | None = None  # the chunk the pool is writing
+    waiting: list[WriteIntent] = []  # intents that waited in the chunk settled last
     with ThreadPoolExecutor(max_workers=max(1, env.onec_pool), thread_name_prefix="onec") as pool:
-        after, running = 0, None
-        while intents := env.staging.pending_intents(spec.key, "onec", after_id=after, limit=CHUNK):
-            after = intents[-1].id
-            started = loader.start(pool, intents, final=False)
-            if running is not None:
-                waiting += loader.settle(running)
+        while fresh := env.staging.pending_intents(spec.key, "onec", after_id=after, limit=CHUNK):
+            after = fresh[-1].id
+            started = loader.start(pool, waiting + fresh, final=False)
+            waiting = loader.settle(running) if running is not None else []
             running = started
         if running is not None:
             waiting += loader.settle(running)
         if waiting:
-            retry = loader.start(pool, [env.staging.get_intent(i.id) for i in waiting], final=True)
-            loader.settle(retry)
+            loader.settle(loader.start(pool, waiting, final=True))
     loader.progress.finish()
     return dict(env.counters)
 
@@ -65,9 +66,14 @@ class _Loader:
         self.progress = Progress("load_onec")
 
     def start(self, pool: ThreadPoolExecutor, intents: list[WriteIntent], *, final: bool) -> Started:
-        """Mark the chunk tried (committed), then hand its writes to the pool with the records they update."""
+        """Mark the chunk tried (committed), then hand its writes to the pool with the records they update.
+
+        ``tried_at`` is as the intent was read at the start of this step: an intent that only waited in an
+        earlier chunk of the step sent nothing, so it is not looked up in 1C before its write."""
         env = self.env
         tried_before = {i.id for i in intents if i.tried_at is not None}
+        if lookups := sum(i.op == "create" for i in intents if i.id in tried_before):
+            env.count("onec_lookups", lookups)  # creates an interrupted attempt may have made: found first
         targets = [i.target_id for i in intents if i.op != "create" and i.target_id]
         known = env.staging.seen_records("onec", self.spec.key, external_ids=targets, include_deleted=True)
         current = {r.external_id: r for r in known}

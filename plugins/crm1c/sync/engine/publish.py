@@ -22,6 +22,7 @@ SUMMED = (
     "onec_update",
     "onec_mark_deleted",
     "onec_adopted",
+    "onec_lookups",
     "crm_create",
     "crm_update",
     "crm_mark_deleted",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from crm1c.domain.issues import Issue
-from crm1c.staging import Completion, SeenInput, WriteIntent
+from crm1c.staging import Completion, SeenInput, WriteIntent, Xref
 from crm1c.sync.engine.lookups import BatchLookups
 from crm1c.sync.engine.records import base_moved, intent_payload
 from crm1c.sync.runtime import OTHER, SyncEnv, log
@@ -68,7 +69,8 @@ class _Chunk:
         self.look = BatchLookups(env.staging, spec.key)
         self.seen: dict[str, list[SeenInput]] = {"crm": [], "onec": []}
         self.audit: list[dict[str, Any]] = []
-        self.completions: list[Completion] = []
+        self.relinks: list[Completion] = []  # completed at flush, with the rest of the chunk
+        self.links: list[Completion] = []
         ids: dict[str, set[str]] = {"crm": set(), "onec": set()}
         written: dict[str, list[str]] = {"crm": [], "onec": []}
         retried: dict[str, list[str]] = {"crm": [], "onec": []}  # sources whose write was tried before
@@ -120,20 +122,15 @@ class _Chunk:
         base = link.base if keep and link is not None else merged.model_dump(mode="json")
         digest = spec.content_hash(merged)
         env.checkpoint("before_xref_commit")
+        done = Completion(
+            intent.id, outcome.target_id or "", ids["crm"], ids["onec"], base, digest, digest, intent.role
+        )
         if link is not None and (link.crm_id, link.onec_id) == (ids["crm"], ids["onec"]):
-            # linked already (an update): completed with the rest of the chunk at flush
-            self.completions.append(
-                Completion(
-                    intent.id, outcome.target_id or "", link.crm_id, link.onec_id, base, digest, digest
-                )
-            )
+            self.relinks.append(done)  # linked already (an update)
             self.look.linked(replace(link, base=base, crm_hash=digest, onec_hash=digest))
         else:
-            self.look.linked(
-                env.staging.complete_intent_and_link(
-                    intent.id, outcome.target_id, base=base, crm_hash=digest, onec_hash=digest
-                )
-            )
+            self.links.append(done)
+            self.look.linked(_new_link(spec.key, done))
         if outcome.seen is not None:
             self.seen[target].append(outcome.seen)
         if intent.tried_at is not None:  # held while its earlier attempt's result was unknown: not now
@@ -215,11 +212,20 @@ class _Chunk:
         self.audit.append(row | {"op": op, "system": system, "result": result, "detail": detail})
 
     def flush(self) -> None:
-        self.env.staging.complete_many_and_relink(self.spec.key, self.completions)
+        self.env.staging.complete_many_and_link(self.spec.key, self.links)
+        self.env.staging.complete_many_and_relink(self.spec.key, self.relinks)
         for system, records in self.seen.items():
             if records:
                 self.env.staging.upsert_seen(system, self.spec.key, records)
         self.env.staging.audit_many(self.audit)
+
+
+def _new_link(entity: str, done: Completion) -> Xref:
+    """The link a completion makes, as the rest of the chunk sees it before it is stored at flush."""
+    now = datetime.now(UTC)
+    return Xref(
+        0, entity, done.crm_id, done.onec_id, done.crm_hash, done.onec_hash, done.base, now, now, done.role
+    )
 
 
 def _link_conflict_issue(ids: dict, taken: Any) -> Issue:

@@ -122,13 +122,13 @@ class OneCDocumentWriter:
     def _contract(self, env: SyncEnv, counterparty: str, organization: str) -> str:
         """The contract the mapping names for this counterparty (by ИНН), else its buyer contract, created
         (once, even from parallel writers) when it has none."""
-        named = env.mapping.contracts.get(_inn(env, counterparty) or "")
         with self._guard:
             lock = self._contract_locks.setdefault(counterparty, threading.Lock())
         with lock:
             known = env.memo.get(f"contract:{counterparty}")
             if known is not None:
                 return str(known)
+            named = env.mapping.contracts.get(_inn(env, counterparty) or "")
             ref = self._find_or_create_contract(env, counterparty, organization, named)
             env.memo[f"contract:{counterparty}"] = ref
             return ref
