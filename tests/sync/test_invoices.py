@@ -7,7 +7,9 @@ document is checked against the deal and 1C's own row rule, independently of crm
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -15,13 +17,25 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from contour.profiles import inn10
 from crm1c.clients.odata_filter import F, guid
 from crm1c.staging import Staging
 from crm1c.staging.schema import xref
 from crm1c.sync.entities import entity
+from crm1c.sync.invoices.crm_reader import read_deals
+from crm1c.sync.invoices.records import Unchanged
 from crm1c.sync.runtime import KILL_POINTS
 from tests.contour_harness import RunningContour
-from tests.sync.harness import Killed, clients, contour_admin, crash_at, pending_intents_total, run_sync
+from tests.sync.harness import (
+    Killed,
+    add_crm_company,
+    clients,
+    contour_admin,
+    crash_at,
+    make_env,
+    pending_intents_total,
+    run_sync,
+)
 
 INVOICES, SALES = "Document_СчетНаОплатуПокупателю", "Document_РеализацияТоваровУслуг"
 KIND = {INVOICES: "invoice", SALES: "sale"}
@@ -421,3 +435,178 @@ def test_a_pilot_writes_only_the_documents_of_its_deals(
     assert docs and {deal(crm, d)["COMPANY_ID"] for d, _ in docs} == {company}
     sync(sqlite_staging, crm, onec)  # the pilot is over: the rest goes too
     assert len(documents(onec)) > len(docs)
+
+
+# ----------------------------------------------------------------------------- deals left as staged
+
+
+def test_the_rule_of_what_an_incremental_read_leaves_as_staged():
+    """Strictly before the previous cursor, every record at the listed version, not held (whole seconds)."""
+    cursor, earlier = "2026-12-03T10:00:05+03:00", "2026-12-03T10:00:04+03:00"
+    other = "2026-12-03T09:00:00+03:00"
+    rule = Unchanged(cursor, held={"7"})
+    assert rule("5", earlier, [earlier, earlier])
+    assert rule("5", "2026-12-03T07:00:04+00:00", ["2026-12-03T07:00:04+00:00"]), "the offset is honoured"
+    assert not rule("5", cursor, [cursor]), "the cursor's own second may hold an edit not read yet"
+    assert not rule("5", "2026-12-03T10:00:06+03:00", ["2026-12-03T10:00:06+03:00"])
+    assert not rule("5", earlier, [earlier, other]), "a record staged at another version"
+    assert not rule("5", earlier, [earlier, None]), "a kind not staged"
+    assert not rule("5", earlier, []), "nothing staged"
+    assert not rule("7", earlier, [earlier]), "held"
+    assert not rule("5", None, [None]) and not rule("5", "garbled", ["garbled"])
+    assert not rule("5", "2026-12-03T10:00:04", ["2026-12-03T10:00:04"]), "no offset: not comparable"
+    assert not Unchanged(None, set())("5", earlier, [earlier]), "a full run (or the first) leaves nothing"
+
+
+@pytest.fixture
+def open_period(demo_contour: RunningContour) -> Iterator[RunningContour]:
+    """The demo contour with no 1C change-prohibition date: no deal is held for 1C's refusal."""
+    demo_contour.knobs("onec", prohibition_date="")
+    try:
+        yield demo_contour
+    finally:
+        demo_contour.knobs("onec", prohibition_date=None)
+
+
+def bitrix_calls(contour: RunningContour) -> Counter[str]:
+    """Bitrix24 calls so far per method (a batch's sub-calls each under its own), ``requests``: HTTP ones."""
+    stats = contour_admin(contour, "bitrix", "stats")
+    return Counter({m: s["calls"] for m, s in stats["methods"].items()}) + Counter(requests=stats["requests"])
+
+
+def next_second() -> None:
+    """Wait until the server clock (this machine's) is in a later second than every write so far."""
+    time.sleep(1.05 - time.time() % 1)
+
+
+def later_marker(crm: Any) -> None:
+    """A deal and a smart invoice that make no document, modified in a later second than everything before:
+    the next run's cursors pass the second of what it reads."""
+    next_second()
+    crm.call("crm.deal.add", {"fields": {"TITLE": "Позже", "STAGE_ID": "NEW"}}, write=True)
+    listed = crm.call("crm.item.list", {"entityTypeId": 31, "select": ["id", "categoryId"]})["result"]
+    item = listed["items"][0]
+    flt = {"ENTITY_ID": f"SMART_INVOICE_STAGE_{item['categoryId']}"}
+    statuses = crm.call("crm.status.list", {"filter": flt})["result"]
+    failed = next(s["STATUS_ID"] for s in statuses if s.get("SEMANTICS") == "F")
+    fields = {"title": "Отменён", "categoryId": item["categoryId"], "stageId": failed}
+    crm.call("crm.item.add", {"entityTypeId": 31, "fields": fields}, write=True)
+
+
+def paid_and_read(staging: Staging, crm: Any, onec: Any) -> list[str]:
+    """The chain and a documents run; then every deal with a document gets a payment-like user field update
+    (its ``DATE_MODIFY`` moves, its documents do not), a run reads them, and nothing changes after it.
+    Returns those deals."""
+    prepare(staging, crm, onec)
+    sync(staging, crm, onec)
+    paid = sorted({deal_id for deal_id, _ in documents(onec)}, key=int)
+    assert len(paid) > 3
+    crm.call(
+        "crm.deal.userfield.add",
+        {"fields": {"FIELD_NAME": "1C_PAY_STATUS", "USER_TYPE_ID": "string"}},
+        write=True,
+    )
+    for deal_id in paid:
+        crm.call(
+            "crm.deal.update", {"id": deal_id, "fields": {"UF_CRM_1C_PAY_STATUS": "Оплачен"}}, write=True
+        )
+    later_marker(crm)
+    read = sync(staging, crm, onec)
+    assert read["crm_unchanged"] == 0, "a deal modified since its read is read again"
+    return paid
+
+
+def test_a_no_change_run_reads_no_deal_details_again(open_period: RunningContour, sqlite_staging: Staging):
+    crm, onec = clients(open_period)
+    paid = paid_and_read(sqlite_staging, crm, onec)
+    docs = documents(onec)
+    held = {q.external_id for q in sqlite_staging.open_quarantine("invoice")}
+    assert not [i for i in held if not i.startswith("SI")], "no deal is held here"
+
+    before, requests = bitrix_calls(open_period), crm.stats.requests
+    summary = sync(sqlite_staging, crm, onec)
+
+    calls = bitrix_calls(open_period) - before
+    assert calls["crm.deal.productrows.get"] == calls["crm.stagehistory.list"] == 0, calls
+    assert calls["crm.item.productrow.list"] == len(held), "only the held smart invoice is read again"
+    assert summary["crm_unchanged"] >= len(paid) and summary.get("crm_read", 0) == len(held)
+    assert crm.stats.requests - requests == calls["requests"] <= 5, calls
+    assert summary.get("onec_create", 0) == summary.get("onec_update", 0) == 0
+    assert documents(onec) == docs
+
+    env = make_env(sqlite_staging, crm, onec, mapping=entity("invoices").load_mapping())
+    requests = crm.stats.requests
+    read_deals(env, "incremental")
+    assert crm.stats.requests - requests <= 2, "the deals: one listing request (and one for smart invoices)"
+    assert env.counters["crm_unchanged"] >= len(paid) and not env.counters["crm_read"]
+
+
+def test_a_deal_edited_in_the_overlap_window_is_read_and_its_document_updated(
+    open_period: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(open_period)
+    paid_and_read(sqlite_staging, crm, onec)
+    docs = documents(onec)
+    deal_id = next(d for d, kind in docs if kind == "invoice")
+    rows = crm.call("crm.deal.productrows.get", {"id": deal_id})["result"]
+    keep = ("PRODUCT_ID", "PRICE", "QUANTITY", "DISCOUNT_TYPE_ID", "DISCOUNT_RATE", "DISCOUNT_SUM")
+    keep += ("TAX_RATE", "TAX_INCLUDED", "MEASURE_CODE", "PRODUCT_NAME")
+    changed = [{k: r[k] for k in keep} | {"QUANTITY": float(r["QUANTITY"]) + 1} for r in rows]
+    crm.call("crm.deal.productrows.set", {"id": deal_id, "rows": changed}, write=True)
+
+    before = bitrix_calls(open_period)
+    sync(sqlite_staging, crm, onec)
+
+    calls = bitrix_calls(open_period) - before
+    assert calls["crm.deal.productrows.get"] == calls["crm.stagehistory.list"] == 1, "that deal alone"
+    after = documents(onec)
+    for key in [k for k in docs if k[0] == deal_id]:
+        assert after[key]["СуммаДокумента"] != docs[key]["СуммаДокумента"]
+        check_rows(after[key])
+    assert {k: d["DataVersion"] for k, d in after.items() if k[0] != deal_id} == {
+        k: d["DataVersion"] for k, d in docs.items() if k[0] != deal_id
+    }
+
+
+def test_a_held_deal_is_read_again_though_unchanged(open_period: RunningContour, sqlite_staging: Staging):
+    crm, onec = clients(open_period)
+    prepare(sqlite_staging, crm, onec)
+    sync(sqlite_staging, crm, onec)
+    (source, _), _doc = next(iter(documents(onec).items()))
+    product = crm.call("crm.deal.productrows.get", {"id": source})["result"][0]["PRODUCT_ID"]
+    company = add_crm_company(crm, "ООО Новый покупатель", inn10("771999001"), "771901001")
+    fields = {"TITLE": "Новый покупатель", "COMPANY_ID": company, "STAGE_ID": "FINAL_INVOICE"}
+    deal_id = str(crm.call("crm.deal.add", {"fields": fields}, write=True)["result"])
+    row = {"PRODUCT_ID": product, "PRICE": 1220, "QUANTITY": 1, "TAX_RATE": 22, "TAX_INCLUDED": "Y"}
+    crm.call("crm.deal.productrows.set", {"id": deal_id, "rows": [row]}, write=True)
+    later_marker(crm)
+    sync(sqlite_staging, crm, onec)
+    held = {q.external_id: q for q in sqlite_staging.open_quarantine("invoice")}
+    assert held[f"{deal_id}:invoice"].field == "counterparty", "held: the company is not in 1C yet"
+
+    run_sync(sqlite_staging, crm, onec)  # the counterparties: the new company goes to 1C
+    before = bitrix_calls(open_period)
+    sync(sqlite_staging, crm, onec)
+
+    calls = bitrix_calls(open_period) - before
+    assert calls["crm.deal.productrows.get"] == 1, "the held deal is read again, the others are not"
+    assert (deal_id, "invoice") in documents(onec)
+    assert f"{deal_id}:invoice" not in {q.external_id for q in sqlite_staging.open_quarantine("invoice")}
+
+
+def test_more_smart_invoices_than_a_batch_holds_are_read(
+    demo_contour: RunningContour, sqlite_staging: Staging
+):
+    """A listing request gives up to 2,500 smart invoices; their rows are read 50 per batch request."""
+    crm, onec = clients(demo_contour)
+    listed = crm.call("crm.item.list", {"entityTypeId": 31, "select": ["id", "categoryId", "stageId"]})
+    first = listed["result"]["items"][0]
+    for n in range(50):
+        fields = {"title": f"Счёт {n}", "categoryId": first["categoryId"], "stageId": first["stageId"]}
+        crm.call("crm.item.add", {"entityTypeId": 31, "fields": fields}, write=True)
+    before = bitrix_calls(demo_contour)
+
+    run_sync(sqlite_staging, crm, onec, ref=entity("invoices"), steps=("extract_crm",))
+
+    calls = bitrix_calls(demo_contour) - before
+    assert calls["crm.item.productrow.list"] == len(listed["result"]["items"]) + 50

@@ -8,6 +8,13 @@ with documents already, its product rows (``crm.deal.productrows.get``) and stag
 needs from the other entities comes from staging: the counterparty's and the items' 1C references. A deal
 held for something that was missing (an item not synced yet, say) is read again on every run, so it goes
 as soon as that is fixed.
+
+An incremental run leaves a listed deal unread (no details, no upsert) when each document record it makes is
+staged at its ``DATE_MODIFY`` and that is strictly before the cursor the previous run left. That is safe
+because Bitrix24 keeps ``DATE_MODIFY`` to the whole second and the previous run saw a deal modified in a later
+second, so any edit since the stored read carries a later ``DATE_MODIFY`` (an edit in the same second as the
+stored one is read again). Always read: on a full run, a held deal, a deal at a failed stage (it cancels its
+documents) and a deal whose document kinds would change.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from crm1c.staging import SeenInput
 from crm1c.sync.engine import cursors
 from crm1c.sync.engine.cursors import later
 from crm1c.sync.invoices.builder import DocumentBuilder
-from crm1c.sync.invoices.records import KEY, crm_seen, held_sources
+from crm1c.sync.invoices.records import KEY, Unchanged, crm_seen, held_sources
 from crm1c.sync.invoices.smart_reader import read_smart_invoices
 from crm1c.sync.runtime import Progress, SyncEnv
 
@@ -59,7 +66,8 @@ def read_documents(env: SyncEnv, mode: str) -> None:
 def read_deals(env: SyncEnv, mode: str) -> None:
     """Deals changed since the cursor (all on a full run) and the deals held last time, into staging."""
     progress = Progress("extract_crm")
-    reader = _DealReader(env)
+    held = held_sources(env, smart=False)
+    reader = _DealReader(env, Unchanged.of_run(env, mode, held))
     flt: dict[str, Any] = {}
     if (since := cursors.since(env, KEY, mode)) is not None:
         flt[">=DATE_MODIFY"] = since
@@ -70,7 +78,6 @@ def read_deals(env: SyncEnv, mode: str) -> None:
         for deal in page:
             mark = later(mark, deal.get("DATE_MODIFY"))
             listed.add(str(deal["ID"]))
-    held = held_sources(env, smart=False)
     again = sorted(held - listed, key=int)
     for start in range(0, len(again), 50):
         flt = {"ID": again[start : start + 50]}
@@ -87,15 +94,15 @@ def read_deals(env: SyncEnv, mode: str) -> None:
 class _DealReader:
     """Turns pages of deals into document records; what every deal needs is read once per step."""
 
-    def __init__(self, env: SyncEnv) -> None:
-        self.env = env
+    def __init__(self, env: SyncEnv, unchanged: Unchanged) -> None:
+        self.env, self.unchanged = env, unchanged
         self.builder = DocumentBuilder(env)
 
     def store(self, deals: list[dict]) -> None:
         env, wanted = self.env, []
         cancelled: list[str] = []
         ids = [record_id(str(d["ID"]), k) for d in deals for k in KINDS]
-        stored = set(env.staging.versions_of("crm", KEY, ids))  # the page's records, in one query
+        stored = env.staging.versions_of("crm", KEY, ids)  # the page's records, in one query
         for deal in deals:
             deal_id = str(deal["ID"])
             existing = [k for k in KINDS if record_id(deal_id, k) in stored]
@@ -113,6 +120,9 @@ class _DealReader:
             for deal, kinds in wanted
         ]
         wanted = [(deal, kinds) for deal, kinds in wanted if kinds]
+        fresh = [(deal, kinds) for deal, kinds in wanted if not self._as_staged(deal, kinds, stored)]
+        env.count("crm_unchanged", sum(len(kinds) for _, kinds in wanted) - sum(len(k) for _, k in fresh))
+        wanted = fresh
         if cancelled:
             env.count("crm_cancelled", len(env.staging.mark_deleted("crm", KEY, cancelled)))
         for start in range(0, len(wanted), DEALS_PER_BATCH):
@@ -126,6 +136,15 @@ class _DealReader:
             result = env.staging.upsert_seen("crm", KEY, records)
             env.count("crm_read", len(records))
             env.count("crm_changed", len(result.to_sync))
+
+    def _as_staged(self, deal: dict, kinds: list[str], stored: dict[str, str | None]) -> bool:
+        """Whether the deal is left as staged (the rule in the module's docstring): the kinds it makes now
+        are the kinds it has records of, each staged at the deal's listed ``DATE_MODIFY``."""
+        deal_id = str(deal["ID"])
+        ids = [record_id(deal_id, k) for k in kinds]
+        if {k for k in KINDS if record_id(deal_id, k) in stored} != set(kinds):
+            return False
+        return self.unchanged(deal_id, deal.get("DATE_MODIFY"), [stored[i] for i in ids])
 
     def _with_smart_invoices(self, ids: list[str]) -> set[str]:
         """The deals among ``ids`` (none with an invoice record yet) that have smart invoices: their payment

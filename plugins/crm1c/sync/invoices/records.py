@@ -7,7 +7,8 @@ are equal, and an accountant's change to a row is seen as one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -21,6 +22,7 @@ from crm1c.domain.sales_document import (
     identity_key,
 )
 from crm1c.staging import SeenInput
+from crm1c.sync.engine import cursors
 from crm1c.sync.engine.onec_scan import SET
 from crm1c.sync.engine.records import seen_input
 from crm1c.sync.runtime import SyncEnv
@@ -117,3 +119,37 @@ def held_sources(env: SyncEnv, *, smart: bool) -> set[str]:
     """The deal (or smart invoice) IDs with a document record in quarantine."""
     ids = {q.external_id.rsplit(":", 1)[0] for q in env.staging.open_quarantine(KEY) if q.system == "crm"}
     return {i.removeprefix(SMART_PREFIX) for i in ids if i.startswith(SMART_PREFIX) == smart}
+
+
+class Unchanged:
+    """Which listed deals (or smart invoices) an incremental read leaves as they are staged, unread: the
+    rule is in :mod:`crm1c.sync.invoices.crm_reader`. ``previous``: the reader's cursor as the previous run
+    left it (``DATE_MODIFY``; ``updatedTime`` for smart invoices); ``held``: the sources in quarantine."""
+
+    def __init__(self, previous: str | None, held: set[str]) -> None:
+        self.before = _moment(previous)  # None: leave nothing (a full run, or the first one)
+        self.held = held
+
+    @classmethod
+    def of_run(cls, env: SyncEnv, mode: str, held: set[str], cursor: str = "") -> Unchanged:
+        """The rule of this run: the cursor the previous run left (none on a full run)."""
+        return cls(None if mode == "full" else cursors.current(env, KEY, cursor), held)
+
+    def __call__(self, source_id: str, modified: Any, versions: Sequence[str | None]) -> bool:
+        """True when every record the source makes (``versions``: their staged versions, None for one not
+        staged) is staged at ``modified`` and ``modified`` is strictly before the previous run's cursor."""
+        if self.before is None or source_id in self.held or not versions:
+            return False
+        moment = _moment(modified)
+        try:
+            earlier = moment is not None and moment < self.before
+        except TypeError:  # one with an offset, one without: not comparable, read it
+            return False
+        return earlier and all(v == modified for v in versions)
+
+
+def _moment(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None

@@ -3,7 +3,9 @@
 Incremental by ``updatedTime`` (their own cursor). A smart invoice at a stage whose meaning is failure
 (``SEMANTICS`` F in ``crm.status.list`` ``SMART_INVOICE_STAGE_<category>``: never a hard-coded stage id)
 cancels its document; at any other stage it has one, dated by its ``begindate``. Its product rows
-(``crm.item.productrow.list``, ownerType ``SI``) are the deal rows' fields in camelCase.
+(``crm.item.productrow.list``, ownerType ``SI``) are the deal rows' fields in camelCase. An incremental run
+leaves a listed smart invoice unread (no rows, no upsert) by the deals' rule (see ``crm_reader``): not held,
+not failed, its record staged at its ``updatedTime`` and that strictly before the previous run's cursor.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from crm1c.staging import SeenInput
 from crm1c.sync.engine import cursors
 from crm1c.sync.engine.cursors import later
 from crm1c.sync.invoices.builder import DocumentBuilder
-from crm1c.sync.invoices.records import KEY, crm_seen, held_sources
+from crm1c.sync.invoices.records import KEY, Unchanged, crm_seen, held_sources
 from crm1c.sync.runtime import SyncEnv
 
 SMART_INVOICE = 31
@@ -58,7 +60,8 @@ def read_smart_invoices(env: SyncEnv, mode: str) -> None:
     """Smart invoices changed since their cursor (all on a full run), and the ones held last time."""
     if not env.mapping.smart_invoices:
         return
-    reader = _SmartInvoices(env)
+    held = held_sources(env, smart=True)
+    reader = _SmartInvoices(env, Unchanged.of_run(env, mode, held, CURSOR))
     flt: dict[str, Any] = {}
     if (since := cursors.since(env, KEY, mode, CURSOR)) is not None:
         flt[">=updatedTime"] = since
@@ -72,7 +75,7 @@ def read_smart_invoices(env: SyncEnv, mode: str) -> None:
         for item in page:
             mark = later(mark, item.get("updatedTime"))
             listed.add(str(item["id"]))
-    again = sorted(held_sources(env, smart=True) - listed, key=int)
+    again = sorted(held - listed, key=int)
     for start in range(0, len(again), PER_BATCH):
         query = {**params, "filter": {"@id": again[start : start + PER_BATCH]}, "select": SELECT}
         reader.store(env.crm.call("crm.item.list", query)["result"]["items"])
@@ -81,8 +84,8 @@ def read_smart_invoices(env: SyncEnv, mode: str) -> None:
 
 
 class _SmartInvoices:
-    def __init__(self, env: SyncEnv) -> None:
-        self.env, self.builder = env, DocumentBuilder(env)
+    def __init__(self, env: SyncEnv, unchanged: Unchanged) -> None:
+        self.env, self.builder, self.unchanged = env, DocumentBuilder(env), unchanged
         self.failed: dict[int, set[str]] = {}
 
     def store(self, invoices: list[dict]) -> None:
@@ -95,13 +98,28 @@ class _SmartInvoices:
         cancelled = [record_id(str(i["id"]), "invoice", smart=True) for i in invoices if i not in live]
         if cancelled:
             env.count("crm_cancelled", len(env.staging.mark_deleted("crm", KEY, cancelled)))
-        if not live:
-            return
-        rows = self._rows([str(i["id"]) for i in live])
-        records = [self._record(i, rows[str(i["id"])]) for i in live]
-        result = env.staging.upsert_seen("crm", KEY, records)
-        env.count("crm_read", len(records))
-        env.count("crm_changed", len(result.to_sync))
+        live = self._fresh(live)
+        for start in range(0, len(live), PER_BATCH):  # a listed page holds up to 2,500
+            part = live[start : start + PER_BATCH]
+            rows = self._rows([str(i["id"]) for i in part])
+            records = [self._record(i, rows[str(i["id"])]) for i in part]
+            result = env.staging.upsert_seen("crm", KEY, records)
+            env.count("crm_read", len(records))
+            env.count("crm_changed", len(result.to_sync))
+
+    def _fresh(self, live: list[dict]) -> list[dict]:
+        """The live invoices to read: all but those left as staged (one staging query, incremental runs)."""
+        if not live or self.unchanged.before is None:
+            return live
+        ids = {str(i["id"]): record_id(str(i["id"]), "invoice", smart=True) for i in live}
+        stored = self.env.staging.versions_of("crm", KEY, ids.values())
+        fresh = [
+            i
+            for i in live
+            if not self.unchanged(str(i["id"]), i.get("updatedTime"), [stored.get(ids[str(i["id"])])])
+        ]
+        self.env.count("crm_unchanged", len(live) - len(fresh))
+        return fresh
 
     def _failure_stages(self, category: int) -> set[str]:
         """The stages of a smart-invoice category that mean failure, read once per step."""

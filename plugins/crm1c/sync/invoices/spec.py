@@ -40,4 +40,5 @@ INVOICES_SPEC = EntitySpec(
     },
     writers={"onec": OneCDocumentWriter()},
     pilot_match=DocumentPilot(),
+    summed=("crm_unchanged",),
 )
