@@ -111,6 +111,7 @@ def test_deals_become_unposted_documents_with_exact_rows(demo_contour: RunningCo
     summary = sync(staging, crm, onec)
 
     docs = documents(onec)
+    assert summary.get("onec_lookups", 0) == 0, "a sale that waited for its invoice sent nothing: no lookup"
     assert summary["onec_create"] >= len(docs) > 5  # smart invoices' documents are created too
     for (deal_id, kind), doc in docs.items():
         assert not doc["Posted"], "documents are created unposted"
@@ -266,14 +267,16 @@ def test_an_answer_lost_after_the_create_never_makes_a_second_document(
     crm, onec = clients(demo_contour)
     prepare(sqlite_staging, crm, onec)
     demo_contour.knobs("onec", fault_lost_answer_next=3, fault_lost_answer_on=f"{INVOICES}/create")
-    adopted = 0
+    adopted = looked_up = 0
     try:
         for _run in range(3):
-            adopted += sync(sqlite_staging, crm, onec).get("onec_adopted", 0)
+            summary = sync(sqlite_staging, crm, onec)
+            adopted += summary.get("onec_adopted", 0)
+            looked_up += summary.get("onec_lookups", 0)
     finally:
         demo_contour.knobs("onec", fault_lost_answer_next=0)
     docs = documents(onec)  # asserts one document per deal and kind
-    assert adopted == 3, "each lost answer was found by the lookup before retry"
+    assert adopted == looked_up == 3, "each lost answer, and only those, was looked up before retry"
     assert len(docs) > 5 and pending_intents_total(sqlite_staging) == 0
 
 

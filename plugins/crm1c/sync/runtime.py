@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -65,14 +66,18 @@ class SyncEnv:
     run_date: date | None = None
     #: What a step reads once and its parts share (e.g. the CRM catalog's units and VAT rates), by name.
     memo: dict[str, Any] = field(default_factory=dict, repr=False)
+    memo_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def today(self) -> date:
         return self.run_date or date.today()
 
     def once(self, name: str, read: Callable[[], Any]) -> Any:
-        """``read()`` the first time ``name`` is asked for in this step, the same value after."""
+        """``read()`` the first time ``name`` is asked for in this step, the same value after (the
+        writers' pool threads included: one of them reads, the others wait for its value)."""
         if name not in self.memo:
-            self.memo[name] = read()
+            with self.memo_lock:
+                if name not in self.memo:
+                    self.memo[name] = read()
         return self.memo[name]
 
     def checkpoint(self, name: str) -> None:

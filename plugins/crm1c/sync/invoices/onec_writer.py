@@ -103,7 +103,7 @@ class OneCDocumentWriter:
                     f"1C has no currency with code {code} (Catalog_Валюты)",
                 )
             )
-        table = currencies.load_currency_table()
+        table = env.once("currency_table", currencies.load_currency_table)  # read once per step
         if code == table.base_code or doc.on is None:
             return {
                 "ВалютаДокумента_Key": by_code[code],

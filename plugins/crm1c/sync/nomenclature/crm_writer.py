@@ -78,7 +78,7 @@ class CrmProductWriter:
         if fields & set(PRICE_FIELDS) and item.price is not None:
             seen = current.get(intent.target_id or "")
             price_row = (seen.raw.get("@price") if seen else None) if intent.op != "create" else None
-            currency = item.currency or currencies.load_currency_table().base
+            currency = item.currency or env.once("currency_table", currencies.load_currency_table).base
             values = {"price": str(item.price), "currency": currency}
             if price_row:
                 commands[f"c{n}"] = ("catalog.price.update", {"id": price_row["id"], "fields": values})
