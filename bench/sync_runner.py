@@ -122,6 +122,7 @@ class SyncRunner:
         self.overlap = timedelta(seconds=1)
         self.profiles: dict[str, pstats.Stats] = {}
         self._profiler: cProfile.Profile | None = None
+        self._thread_profilers: list[cProfile.Profile] = []
         self.run_counters: dict[tuple[str, str], Counter] = {}
         self.t_start = time.perf_counter()
 
@@ -228,6 +229,7 @@ class SyncRunner:
         if self.args.profile:
             self._profiler = cProfile.Profile()
             self._profiler.enable()
+            threading.setprofile(self._profile_new_thread)  # the engine's pool threads too
         try:
             yield ph
         except Interrupted:
@@ -264,13 +266,23 @@ class SyncRunner:
         if self._profiler is None:
             return
         self._profiler.disable()
+        threading.setprofile(None)
         stats = pstats.Stats(self._profiler)
+        while self._thread_profilers:  # threads started in the phase (their stats count once each)
+            stats.add(pstats.Stats(self._thread_profilers.pop()))
         key = name.split(".")[0] + "." + name.split(".")[1] if name.count(".") else name
         if key in self.profiles:
             self.profiles[key].add(stats)
         else:
             self.profiles[key] = stats
         self._profiler = None
+
+    def _profile_new_thread(self, *_event: Any) -> None:
+        """The first profile event of a thread started in a profiled phase: profile it on its own
+        (``cProfile`` then replaces this hook in that thread)."""
+        profiler = cProfile.Profile()
+        self._thread_profilers.append(profiler)
+        profiler.enable()
 
     def _record_phase(self, ph: Phase) -> None:
         self.result["phases"].append(phase_summary(ph, self.rec.crm_events[ph.crm_i0 : ph.crm_i1]))
