@@ -378,13 +378,21 @@ def test_bad_input_waits_with_a_reason_and_the_rest_goes_on(
     check_rows(doc)
 
 
+def contract_reads(contour: RunningContour) -> int:
+    requests = contour_admin(contour, "onec", "requests?limit=100000")["requests"]
+    return sum(r["method"] == "GET" and r["entity_set"] == "Catalog_ДоговорыКонтрагентов" for r in requests)
+
+
 def test_the_contract_is_the_mapped_one_else_the_buyer_contract_created_once(
     demo_contour: RunningContour, sqlite_staging: Staging
 ):
     crm, onec = clients(demo_contour)
     prepare(sqlite_staging, crm, onec)
+    before = contract_reads(demo_contour)
     sync(sqlite_staging, crm, onec)
     docs = documents(onec)
+    owners = {doc["Контрагент_Key"] for doc in docs.values()}
+    assert contract_reads(demo_contour) - before <= -(-len(owners) // 25) < len(owners), "one read per 25"
     contracts = [
         r for page in onec.list("Catalog_ДоговорыКонтрагентов") for r in page if not r["DeletionMark"]
     ]

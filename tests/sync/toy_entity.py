@@ -178,6 +178,9 @@ class OneCItemWriter:
     def entity_set(self, merged: Any) -> str:
         return ONEC_SET
 
+    def prepare(self, env: SyncEnv, intents: list[WriteIntent]) -> None:
+        return None  # each write asks for what it needs itself
+
     def body(
         self, env: SyncEnv, intent: WriteIntent, merged: ToyItem, current: dict | None
     ) -> dict[str, Any]:

@@ -88,6 +88,11 @@ class OneCWriter(Protocol):
         """The set the record lives in (e.g. ``Catalog_Контрагенты``; documents: by their kind)."""
         ...
 
+    def prepare(self, env: SyncEnv, intents: list[WriteIntent]) -> None:
+        """Before a chunk's writes start, in the step's own thread: read at once what its writes will ask
+        staging or 1C for one by one (into ``env.memo``), or nothing."""
+        ...
+
     def body(self, env: SyncEnv, intent: WriteIntent, merged: Any, current: dict | None) -> dict[str, Any]:
         """The JSON to send: every field for a create (``current`` None), the intent's fields for an update
         of ``current`` (the object as 1C last returned it)."""

@@ -23,6 +23,9 @@ class OneCCounterpartyWriter:
     def entity_set(self, merged: Any) -> str:
         return ONEC_SET
 
+    def prepare(self, env: SyncEnv, intents: list[WriteIntent]) -> None:
+        return None  # each write asks for what it needs itself
+
     def body(
         self, env: SyncEnv, intent: WriteIntent, merged: Counterparty, current: dict | None
     ) -> dict[str, Any]:

@@ -77,6 +77,7 @@ class _Loader:
         targets = [i.target_id for i in intents if i.op != "create" and i.target_id]
         known = env.staging.seen_records("onec", self.spec.key, external_ids=targets, include_deleted=True)
         current = {r.external_id: r for r in known}
+        self.writer.prepare(env, intents)
         env.staging.mark_tried([i.id for i in intents])
         env.checkpoint("after_intent")
         return [

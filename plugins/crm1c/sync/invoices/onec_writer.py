@@ -14,6 +14,7 @@ import threading
 from datetime import date, datetime, time
 from typing import Any
 
+from crm1c.clients.errors import ExternalSystemError
 from crm1c.clients.odata_filter import F, guid
 from crm1c.domain.issues import DependencyPending, Issue, IssueError
 from crm1c.domain.money import currency as currencies
@@ -23,7 +24,7 @@ from crm1c.domain.sales_document import SalesDocument, record_id, tag_of
 from crm1c.staging import SeenInput, WriteIntent
 from crm1c.sync.engine.onec_scan import SET
 from crm1c.sync.invoices.records import EMPTY_REF, KEY, NUMBERS, SET_OF_KIND, onec_seen
-from crm1c.sync.runtime import SyncEnv
+from crm1c.sync.runtime import SyncEnv, log
 
 CONTRACTS = "Catalog_ДоговорыКонтрагентов"
 ORGANIZATIONS = "Catalog_Организации"
@@ -59,6 +60,21 @@ class OneCDocumentWriter:
 
     def entity_set(self, merged: SalesDocument | None) -> str:
         return SET_OF_KIND[(merged.kind if merged is not None else None) or "invoice"]
+
+    def prepare(self, env: SyncEnv, intents: list[WriteIntent]) -> None:
+        """For a chunk's new documents, at once: the buyer contracts of counterparties not met yet in this
+        step (one 1C request per 25) and the state of the sales' invoices (three staging queries)."""
+        created = [SalesDocument(**i.payload["merged"]) for i in intents if i.op == "create"]
+        met = {str(d.counterparty) for d in created if d.counterparty}
+        owners = sorted(o for o in met if f"buyer_contracts:{o}" not in env.memo)
+        try:
+            for start in range(0, len(owners), 25):
+                for owner, contracts in _read_buyer_contracts(env, owners[start : start + 25]).items():
+                    env.memo[f"buyer_contracts:{owner}"] = contracts
+        except ExternalSystemError as exc:  # then each document reads its contracts itself (and waits alone)
+            log.warning("buyer contracts of the chunk not read at once: %s", exc)
+        sales = [str(d.crm_id) for d in created if d.kind == "sale" and d.crm_id]
+        env.memo.setdefault("sales_invoices", {}).update(_invoices_of(env, sales))
 
     def body(
         self, env: SyncEnv, intent: WriteIntent, doc: SalesDocument, current: dict | None
@@ -137,15 +153,10 @@ class OneCDocumentWriter:
     def _find_or_create_contract(
         env: SyncEnv, counterparty: str, organization: str, named: str | None
     ) -> str:
-        """One lookup (and, if need be, one create) per counterparty and step."""
-        flt = (F("Owner_Key") == guid(counterparty)) & (F("ВидДоговора") == "СПокупателем")
-        if named:
-            flt = flt & (F("Description") == named)
-        found = [
-            r for r in env.onec.list_all(CONTRACTS, ["Ref_Key", "DeletionMark"], flt) if not r["DeletionMark"]
-        ]
+        """The buyer contract (the named one, else the first), created when there is none."""
+        found = [ref for ref, name in _buyer_contracts(env, counterparty) if not named or name == named]
         if found:
-            return str(found[0]["Ref_Key"])
+            return found[0]
         if named:
             raise IssueError(
                 Issue(
@@ -186,17 +197,49 @@ def _inn(env: SyncEnv, counterparty: str) -> str | None:
     return (seen.normalised or {}).get("inn") if seen is not None else None
 
 
+def _buyer_contracts(env: SyncEnv, counterparty: str) -> list[tuple[str, str]]:
+    """(Ref_Key, Description) of the counterparty's live buyer contracts (as its chunk read them)."""
+    known = env.memo.get(f"buyer_contracts:{counterparty}")
+    return known if known is not None else _read_buyer_contracts(env, [counterparty])[counterparty]
+
+
+def _read_buyer_contracts(env: SyncEnv, owners: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """The live buyer contracts of several counterparties, in one request."""
+    flt = F("Owner_Key").in_([guid(o) for o in owners]) & (F("ВидДоговора") == "СПокупателем")
+    found: dict[str, list[tuple[str, str]]] = {o: [] for o in owners}
+    for r in env.onec.list_all(CONTRACTS, ["Ref_Key", "Owner_Key", "Description", "DeletionMark"], flt):
+        if not r["DeletionMark"] and str(r["Owner_Key"]) in found:
+            found[str(r["Owner_Key"])].append((str(r["Ref_Key"]), str(r["Description"])))
+    return found
+
+
+_WAIT = "wait"  # the sale's invoice is being written in this step
+
+
+def _invoices_of(env: SyncEnv, sale_ids: list[str]) -> dict[str, str | None]:
+    """Sale record id → its deal's 1C invoice, None (go without the link: the invoice is not a record, or
+    it is held) or :data:`_WAIT`; three staging queries for them all."""
+    invoices = {s: record_id(s.rsplit(":", 1)[0], "invoice") for s in sale_ids}
+    if not invoices:
+        return {}
+    ids = list(invoices.values())
+    links = env.staging.xrefs_of(KEY, "crm", ids)
+    known = env.staging.versions_of("crm", KEY, ids)
+    held = set(env.staging.quarantined_ids(KEY, "crm", ids))
+    return {
+        sale: links[i].onec_id if i in links else None if i not in known or i in held else _WAIT
+        for sale, i in invoices.items()
+    }
+
+
 def _invoice_of(env: SyncEnv, sale_id: str) -> str | None:
-    """The 1C invoice of a sale's deal; a sale whose invoice is being written in the same step waits for
-    it (its last pass), one whose invoice is held goes without the link."""
+    """The 1C invoice of a sale's deal (as its chunk found it); a sale whose invoice is being written in
+    the same step waits for it, one whose invoice is held goes without the link."""
+    known = env.memo.get("sales_invoices", {})
+    state = known[sale_id] if sale_id in known else _invoices_of(env, [sale_id])[sale_id]
+    if state != _WAIT:
+        return state
     invoice_id = record_id(sale_id.rsplit(":", 1)[0], "invoice")
-    link = env.staging.xref_by_crm(KEY, invoice_id)
-    if link is not None:
-        return link.onec_id
-    if env.staging.get_seen("crm", KEY, invoice_id) is None or env.staging.quarantined_ids(
-        KEY, "crm", [invoice_id]
-    ):
-        return None
     raise DependencyPending(
         Issue(
             "invoice",
