@@ -307,3 +307,34 @@ def test_batch_sub_command_429_keeps_its_reset_time():
     client, _ = make_client(lambda r: Reply(200, answer))
     result = client.batch({"a": "crm.company.list"})
     assert isinstance(result.errors["a"], RateLimited) and result.errors["a"].reset_at == 1234567890.0
+
+
+def stamped(fake: FakeBitrix):
+    """The fake's answers with the portal's ``time.date_start``: second n for the n-th request."""
+
+    def handler(request):
+        reply = fake(request)
+        second = fake.http_requests
+        reply.body["time"] = {
+            **reply.body.get("time", {}),
+            "date_start": f"2026-12-03T10:00:{second:02}+03:00",
+        }
+        return reply
+
+    return handler
+
+
+@pytest.mark.parametrize("n", [0, 120])
+@pytest.mark.parametrize("batched", [True, False])
+def test_a_listing_keeps_when_the_portal_started_its_first_request(n, batched):
+    fake = FakeBitrix(n)
+    client, _ = make_client(stamped(fake))
+    lister = client.iter_list_batched if batched else client.iter_list
+    listing = lister("crm.company.list", **({"calls_per_batch": 1} if batched else {}))
+    assert listing.date_start is None, "no request made yet"
+    assert sum(len(page) for page in listing) == n
+    assert fake.http_requests == (n // 50 + 1) and listing.date_start == "2026-12-03T10:00:01+03:00"
+
+    bare, _ = make_client(FakeBitrix(n))  # answers without the portal's time
+    listing = bare.iter_list_batched("crm.company.list") if batched else bare.iter_list("crm.company.list")
+    assert sum(len(page) for page in listing) == n and listing.date_start is None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from datetime import datetime
+from functools import partial
 
 import pytest
 
@@ -252,3 +254,21 @@ def test_a_counted_chain_ends_without_an_empty_call_and_shares_requests(contour)
     probed, probed_requests = read_all(count=False)
     assert counted == probed and len(set(counted)) == 100
     assert (counted_requests, probed_requests) == (1, 2)  # without the count, a full last page needs a probe
+
+
+def test_a_listing_keeps_when_the_portal_started_its_first_request(contour):
+    """``date_start``: the portal's time (whole seconds) of the listing's first request, not a later one's."""
+    client = client_for(contour)
+    seed_companies(client, 60, "t")  # two pages
+    for lister in (client.iter_list, partial(client.iter_list_batched, calls_per_batch=1)):
+        listing = lister("crm.company.list", select=["ID"])
+        assert listing.date_start is None, "no request made yet"
+        before = int(time.time())
+        first = next(listing)
+        after = time.time()
+        time.sleep(1.05 - time.time() % 1)  # the second page is read in a later second
+        rest = [row for page in listing for row in page]
+        assert len(first) + len(rest) == 60 and listing.date_start
+        assert before <= datetime.fromisoformat(listing.date_start).timestamp() <= after
+    empty = client.iter_list_batched("crm.company.list", filter={"ORIGIN_ID": "none"})
+    assert list(empty) == [] and empty.date_start, "a listing that found nothing started too"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -18,11 +18,15 @@ import pytest
 import sqlalchemy as sa
 
 from contour.profiles import inn10
+from crm1c.clients.bitrix24 import Bitrix24Client
+from crm1c.clients.bitrix24_batch import BatchResult
 from crm1c.clients.odata_filter import F, guid
+from crm1c.domain.sales_document import record_id
 from crm1c.staging import Staging
 from crm1c.staging.schema import xref
+from crm1c.sync.engine import cursors
 from crm1c.sync.entities import entity
-from crm1c.sync.invoices.crm_reader import read_deals
+from crm1c.sync.invoices.crm_reader import LISTED, read_deals
 from crm1c.sync.invoices.records import Unchanged
 from crm1c.sync.runtime import KILL_POINTS
 from tests.contour_harness import RunningContour
@@ -452,13 +456,14 @@ def test_a_pilot_writes_only_the_documents_of_its_deals(
 
 
 def test_the_rule_of_what_an_incremental_read_leaves_as_staged():
-    """Strictly before the previous cursor, every record at the listed version, not held (whole seconds)."""
-    cursor, earlier = "2026-12-03T10:00:05+03:00", "2026-12-03T10:00:04+03:00"
+    """Strictly before the second the previous listing started, each record at its listed version, unheld."""
+    start, earlier = "2026-12-03T10:00:05+03:00", "2026-12-03T10:00:04+03:00"
     other = "2026-12-03T09:00:00+03:00"
-    rule = Unchanged(cursor, held={"7"})
+    rule = Unchanged(start, held={"7"})
     assert rule("5", earlier, [earlier, earlier])
     assert rule("5", "2026-12-03T07:00:04+00:00", ["2026-12-03T07:00:04+00:00"]), "the offset is honoured"
-    assert not rule("5", cursor, [cursor]), "the cursor's own second may hold an edit not read yet"
+    assert not rule("5", start, [start]), "the start's own second may hold an edit made after the read"
+    assert not Unchanged("2026-12-03T10:00:04.5+03:00", set())("5", earlier, [earlier]), "whole seconds"
     assert not rule("5", "2026-12-03T10:00:06+03:00", ["2026-12-03T10:00:06+03:00"])
     assert not rule("5", earlier, [earlier, other]), "a record staged at another version"
     assert not rule("5", earlier, [earlier, None]), "a kind not staged"
@@ -467,6 +472,7 @@ def test_the_rule_of_what_an_incremental_read_leaves_as_staged():
     assert not rule("5", None, [None]) and not rule("5", "garbled", ["garbled"])
     assert not rule("5", "2026-12-03T10:00:04", ["2026-12-03T10:00:04"]), "no offset: not comparable"
     assert not Unchanged(None, set())("5", earlier, [earlier]), "a full run (or the first) leaves nothing"
+    assert not Unchanged("", set())("5", earlier, [earlier]), "no server time last run: nothing either"
 
 
 @pytest.fixture
@@ -522,9 +528,21 @@ def paid_and_read(staging: Staging, crm: Any, onec: Any) -> list[str]:
             "crm.deal.update", {"id": deal_id, "fields": {"UF_CRM_1C_PAY_STATUS": "Оплачен"}}, write=True
         )
     later_marker(crm)
-    read = sync(staging, crm, onec)
-    assert read["crm_unchanged"] == 0, "a deal modified since its read is read again"
+    sync(staging, crm, onec)
+    ids = [record_id(d, kind) for d in paid for kind in ("invoice", "sale")]
+    modified = {d: deal(crm, d)["DATE_MODIFY"] for d in paid}
+    staged = staging.versions_of("crm", "invoice", ids)
+    assert staged and all(v == modified[i.split(":")[0]] for i, v in staged.items()), "every one read again"
     return paid
+
+
+def more_of_each_row(crm: Any, deal_id: str, more: int) -> None:
+    """The deal's product rows, each with ``more`` more of its item (its documents change)."""
+    rows = crm.call("crm.deal.productrows.get", {"id": deal_id})["result"]
+    keep = ("PRODUCT_ID", "PRICE", "QUANTITY", "DISCOUNT_TYPE_ID", "DISCOUNT_RATE", "DISCOUNT_SUM")
+    keep += ("TAX_RATE", "TAX_INCLUDED", "MEASURE_CODE", "PRODUCT_NAME")
+    changed = [{k: r[k] for k in keep} | {"QUANTITY": float(r["QUANTITY"]) + more} for r in rows]
+    crm.call("crm.deal.productrows.set", {"id": deal_id, "rows": changed}, write=True)
 
 
 def test_a_no_change_run_reads_no_deal_details_again(open_period: RunningContour, sqlite_staging: Staging):
@@ -559,11 +577,7 @@ def test_a_deal_edited_in_the_overlap_window_is_read_and_its_document_updated(
     paid_and_read(sqlite_staging, crm, onec)
     docs = documents(onec)
     deal_id = next(d for d, kind in docs if kind == "invoice")
-    rows = crm.call("crm.deal.productrows.get", {"id": deal_id})["result"]
-    keep = ("PRODUCT_ID", "PRICE", "QUANTITY", "DISCOUNT_TYPE_ID", "DISCOUNT_RATE", "DISCOUNT_SUM")
-    keep += ("TAX_RATE", "TAX_INCLUDED", "MEASURE_CODE", "PRODUCT_NAME")
-    changed = [{k: r[k] for k in keep} | {"QUANTITY": float(r["QUANTITY"]) + 1} for r in rows]
-    crm.call("crm.deal.productrows.set", {"id": deal_id, "rows": changed}, write=True)
+    more_of_each_row(crm, deal_id, 1)
 
     before = bitrix_calls(open_period)
     sync(sqlite_staging, crm, onec)
@@ -621,3 +635,115 @@ def test_more_smart_invoices_than_a_batch_holds_are_read(
 
     calls = bitrix_calls(demo_contour) - before
     assert calls["crm.item.productrow.list"] == len(listed["result"]["items"]) + 50
+
+
+def moment(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+class Listings:
+    """The Bitrix24 client, its listings' requests passing :meth:`batch_read` here (a test steps in there)."""
+
+    iter_list_batched = Bitrix24Client.iter_list_batched  # its requests: self.batch_read
+
+    def __init__(self, crm: Bitrix24Client) -> None:
+        self.crm = crm
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.crm, name)
+
+    def batch_read(self, commands: dict, parse: Any) -> Any:
+        return self.crm.batch_read(commands, parse)
+
+
+class EditedAgainInTheSecondOfItsRead(Listings):
+    """The race: the deal listing reads 50 deals a request; ``deal_id`` is edited in a new second T just
+    before the listing, read in its first request, edited again in T right after its rows were read; then
+    ``marker`` is edited in T+1 and read by a later request of the listing (the newest DATE_MODIFY read)."""
+
+    def __init__(self, crm: Bitrix24Client, deal_id: str, marker: str) -> None:
+        super().__init__(crm)
+        self.deal_id, self.marker = deal_id, marker
+        self.listing_requests, self.edited_again = 0, False
+
+    def iter_list_batched(self, method: str, **kw: Any) -> Any:
+        if method == "crm.deal.list":
+            kw["calls_per_batch"] = 1
+            next_second()
+            more_of_each_row(self.crm, self.deal_id, 1)  # second T: DATE_MODIFY T
+        return Listings.iter_list_batched(self, method, **kw)
+
+    def batch_read(self, commands: dict, parse: Any) -> Any:
+        result = super().batch_read(commands, parse)
+        texts = [c for c in commands.values() if isinstance(c, str)]
+        self.listing_requests += any(c.startswith("crm.deal.list") for c in texts)
+        reads = {"crm.deal.productrows.get": {"id": self.deal_id}}
+        if not self.edited_again and any(
+            isinstance(c, tuple) and reads.get(c[0]) == c[1] for c in commands.values()
+        ):
+            assert self.listing_requests == 1, "the deal is read by the listing's first request"
+            more_of_each_row(self.crm, self.deal_id, 1)  # still second T, after the read: DATE_MODIFY T
+            next_second()
+            self.crm.call("crm.deal.update", {"id": self.marker, "fields": {"TITLE": "T+1"}}, write=True)
+            self.edited_again = True
+        return result
+
+
+def test_an_edit_in_the_second_of_the_read_is_read_next_run(
+    open_period: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(open_period)
+    paid_and_read(sqlite_staging, crm, onec)
+    deal_id = min((d for d, kind in documents(onec) if kind == "invoice"), key=int)
+    fields = {"TITLE": "Без документов", "STAGE_ID": "NEW"}
+    added = crm.batch([("crm.deal.add", {"fields": fields})] * 50, write=True)
+    marker = str(added["cmd49"])  # the listing needs a second request: past the deals of its first
+
+    race = EditedAgainInTheSecondOfItsRead(crm, deal_id, marker)
+    sync(sqlite_staging, race, onec)
+
+    assert race.edited_again and race.listing_requests >= 2
+    modified = deal(crm, deal_id)["DATE_MODIFY"]
+    staged = sqlite_staging.versions_of("crm", "invoice", [f"{deal_id}:invoice"])[f"{deal_id}:invoice"]
+    assert staged == modified, "setup: both edits in one second, the deal read between them"
+    newest = str(sqlite_staging.get_watermark("crm", "invoice"))
+    assert moment(newest) >= moment(deal(crm, marker)["DATE_MODIFY"]) > moment(modified), "T+1 was read"
+    assert Unchanged(newest, set())(deal_id, modified, [staged]), "the newest DATE_MODIFY would leave it"
+    started = str(sqlite_staging.get_watermark("crm", "invoice", LISTED))
+    assert moment(started) == moment(modified), "the listing started in the second of the edits"
+    before, docs = bitrix_calls(open_period), documents(onec)
+
+    sync(sqlite_staging, crm, onec)
+
+    calls = bitrix_calls(open_period) - before
+    assert calls["crm.deal.productrows.get"] == 1, "the deal is read again (the others are left)"
+    after = documents(onec)[(deal_id, "invoice")]
+    assert after["СуммаДокумента"] != docs[(deal_id, "invoice")]["СуммаДокумента"], "the second edit is in 1C"
+    check_rows(after)
+
+
+class WithoutServerTime(Listings):
+    """Answers to the listings' requests carry no ``time.date_start``."""
+
+    def batch_read(self, commands: dict, parse: Any) -> Any:
+        def bare(result: BatchResult) -> Any:
+            result.date_start = None
+            return parse(result)
+
+        return super().batch_read(commands, bare)
+
+
+def test_a_listing_without_the_servers_time_leaves_nothing_unread_next_run(
+    open_period: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(open_period)
+    paid = paid_and_read(sqlite_staging, crm, onec)
+    env = make_env(sqlite_staging, WithoutServerTime(crm), onec, mapping=entity("invoices").load_mapping())
+    read_deals(env, "incremental")
+    assert env.counters["crm_unchanged"] >= len(paid), "the previous run's listing start still holds"
+    cursors.promote(env, "invoice")
+    assert sqlite_staging.get_watermark("crm", "invoice", LISTED) == ""
+
+    env = make_env(sqlite_staging, crm, onec, mapping=entity("invoices").load_mapping())
+    read_deals(env, "incremental")
+    assert not env.counters["crm_unchanged"] and env.counters["crm_read"] >= len(paid)

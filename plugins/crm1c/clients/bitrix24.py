@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
@@ -258,8 +258,9 @@ class Bitrix24Client:
         items_key: str | None = None,
         params: Mapping[str, Any] | None = None,
         page_callback: Callable[[list[dict], Any], None] | None = None,
-    ) -> Iterator[list[dict]]:
-        """Keyset pages of 50 rows, one request each (``start=-1``, ``order {ID: ASC}``, ``>ID``)."""
+    ) -> bitrix24_lists.Listing:
+        """Keyset pages of 50 rows, one request each (``start=-1``, ``order {ID: ASC}``, ``>ID``); the
+        listing's ``date_start`` is when the portal started its first request."""
         spec = bitrix24_lists.ListSpec(method, filter, select, order_field, items_key, params)
         return bitrix24_lists.iter_pages(self, spec, page_callback)
 
@@ -274,8 +275,9 @@ class Bitrix24Client:
         params: Mapping[str, Any] | None = None,
         calls_per_batch: int = MAX_COMMANDS,
         page_callback: Callable[[list[dict], Any], None] | None = None,
-    ) -> Iterator[list[dict]]:
-        """Keyset listing with up to 50 chained list calls per request (≤2,500 rows per HTTP request)."""
+    ) -> bitrix24_lists.Listing:
+        """Keyset listing with up to 50 chained list calls per request (≤2,500 rows per HTTP request); the
+        listing's ``date_start`` is when the portal started its first request."""
         spec = bitrix24_lists.ListSpec(method, filter, select, order_field, items_key, params)
         return bitrix24_lists.iter_batched(self, spec, calls_per_batch, page_callback)
 

@@ -32,6 +32,14 @@ def as_map(value: Any, keys: Sequence[str]) -> dict[str, Any]:
     raise TypeError(f"unexpected batch map of type {type(value).__name__}")
 
 
+def date_start(envelope: Mapping[str, Any]) -> str | None:
+    """The portal's time when it started the request (``time.date_start``: ISO, whole seconds, with the
+    portal's offset); None when the answer carries none."""
+    timing = envelope.get("time")
+    value = timing.get("date_start") if isinstance(timing, Mapping) else None
+    return str(value) if value else None
+
+
 def _reset_at(error: Any) -> float | None:
     """``operating_reset_at`` carried by a sub-command's 429 error, if any."""
     timing = error.get("time") if isinstance(error, Mapping) else None
@@ -41,7 +49,8 @@ def _reset_at(error: Any) -> float | None:
 
 @dataclass
 class BatchResult:
-    """Per-command results and errors of one batch, in the order the commands were sent."""
+    """Per-command results and errors of one batch, in the order the commands were sent; ``date_start``: when
+    the portal started the request (see :func:`date_start`)."""
 
     keys: list[str]
     results: dict[str, Any] = field(default_factory=dict)
@@ -49,6 +58,7 @@ class BatchResult:
     totals: dict[str, Any] = field(default_factory=dict)
     nexts: dict[str, Any] = field(default_factory=dict)
     time: dict[str, Any] = field(default_factory=dict)
+    date_start: str | None = None
 
     @classmethod
     def from_envelope(
@@ -70,6 +80,7 @@ class BatchResult:
             totals=as_map(inner.get("result_total"), keys),
             nexts=as_map(inner.get("result_next"), keys),
             time=as_map(inner.get("result_time"), keys),
+            date_start=date_start(envelope),
         )
 
     def ok(self, key: str) -> bool:

@@ -6,7 +6,8 @@ request: call *i* filters ``>ID`` on ``$result[p<i-1>][49][ID]`` (``[items][49][
 the last row of the previous call's page, which the portal substitutes in order. That reads up to
 50 × 50 = 2,500 rows per HTTP request. After the first short page the rest of the batch is discarded
 (its reference pointed past the end). Every page is checked to continue strictly after the previous
-one, so a reference the server failed to substitute can never produce duplicates.
+one, so a reference the server failed to substitute can never produce duplicates. A listing tells when the
+portal started its first request (:attr:`Listing.date_start`): every row it returns was read at or after it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from crm1c.clients.bitrix24_batch import MAX_COMMANDS, BatchResult
+from crm1c.clients.bitrix24_batch import MAX_COMMANDS, BatchResult, date_start
 from crm1c.clients.bitrix24_errors import SYSTEM
 from crm1c.clients.errors import ExternalSystemError, RetryableError
 from crm1c.clients.phpquery import BatchRef
@@ -23,6 +24,7 @@ from crm1c.clients.phpquery import command as encode_command
 
 PAGE = 50
 PageCallback = Callable[[list[dict], Any], None]
+Requests = Iterator[tuple[list[dict], str | None]]  # per request: its rows and the portal's date_start
 T = TypeVar("T")
 
 
@@ -100,8 +102,30 @@ def _check_order(spec: ListSpec, rows: list[dict], after: Any) -> Any:
     return last
 
 
-def iter_pages(client: ListingClient, spec: ListSpec, callback: PageCallback | None) -> Iterator[list[dict]]:
+class Listing(Iterator[list[dict]]):
+    """The non-empty pages of a listing, read lazily, one request's rows at a time. ``date_start``: when the
+    portal started the listing's first request (its ``time.date_start``), so every row of the listing was read
+    at or after it; None before that request is made, or when its answer carried no time."""
+
+    def __init__(self, requests: Requests) -> None:
+        self.date_start: str | None = None
+        self._requests, self._first = requests, True
+
+    def __next__(self) -> list[dict]:
+        while True:
+            rows, started = next(self._requests)
+            if self._first:
+                self.date_start, self._first = started, False
+            if rows:
+                return rows
+
+
+def iter_pages(client: ListingClient, spec: ListSpec, callback: PageCallback | None) -> Listing:
     """One request per page of ≤50 rows."""
+    return Listing(_pages(client, spec, callback))
+
+
+def _pages(client: ListingClient, spec: ListSpec, callback: PageCallback | None) -> Requests:
     after = spec.start_after()
     while True:
         envelope = client.call(spec.method, spec.call_params(after), write=False)
@@ -109,8 +133,7 @@ def iter_pages(client: ListingClient, spec: ListSpec, callback: PageCallback | N
         after = _check_order(spec, rows, after)
         if callback:
             callback(rows, after)
-        if rows:
-            yield rows
+        yield rows, date_start(envelope)
         if len(rows) < PAGE:
             return
 
@@ -135,6 +158,7 @@ class ChainPage:
     after: Any
     done: bool
     total: int | None = None
+    date_start: str | None = None
 
 
 class KeysetChain:
@@ -174,7 +198,7 @@ class KeysetChain:
             counted = result.totals.get(self._keys[0])
             total = int(counted) if counted is not None else None
         done = short or (total is not None and self.listed + len(rows) >= total)
-        return ChainPage(rows, after, done, total)
+        return ChainPage(rows, after, done, total, result.date_start)
 
     def advance(self, page: ChainPage) -> None:
         self.after, self.done, self.total = page.after, page.done, page.total
@@ -199,17 +223,19 @@ def _collect(
     return rows_all, after, False
 
 
-def iter_batched(
-    client: ListingClient, spec: ListSpec, width: int, callback: PageCallback | None
-) -> Iterator[list[dict]]:
-    """Up to ``width`` chained list calls per ``batch`` request; yields the rows of each request."""
+def iter_batched(client: ListingClient, spec: ListSpec, width: int, callback: PageCallback | None) -> Listing:
+    """Up to ``width`` chained list calls per ``batch`` request; its pages are the rows of each request."""
     if not 1 <= width <= MAX_COMMANDS:
         raise ValueError(f"calls_per_batch must be 1..{MAX_COMMANDS}")
-    chain = KeysetChain(spec)
+    return Listing(_batches(client, KeysetChain(spec), width, callback))
+
+
+def _batches(
+    client: ListingClient, chain: KeysetChain, width: int, callback: PageCallback | None
+) -> Requests:
     while not chain.done:
         page = client.batch_read(chain.commands(width), chain.read)
         chain.advance(page)
         if callback:
             callback(page.rows, page.after)
-        if page.rows:
-            yield page.rows
+        yield page.rows, page.date_start

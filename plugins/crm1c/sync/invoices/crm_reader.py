@@ -10,11 +10,14 @@ held for something that was missing (an item not synced yet, say) is read again 
 as soon as that is fixed.
 
 An incremental run leaves a listed deal unread (no details, no upsert) when each document record it makes is
-staged at its ``DATE_MODIFY`` and that is strictly before the cursor the previous run left. That is safe
-because Bitrix24 keeps ``DATE_MODIFY`` to the whole second and the previous run saw a deal modified in a later
-second, so any edit since the stored read carries a later ``DATE_MODIFY`` (an edit in the same second as the
-stored one is read again). Always read: on a full run, a held deal, a deal at a failed stage (it cancels its
-documents) and a deal whose document kinds would change.
+staged at its ``DATE_MODIFY`` and that second is strictly before the one in which the portal started the
+previous run's listing (its ``time.date_start``, kept in the cursor ``listed``). That is safe because Bitrix24
+keeps ``DATE_MODIFY`` to the whole second and that listing read everything after it started, so the deal's
+last edit of that second had been made when it was read and any edit since carries a later ``DATE_MODIFY``
+(the newest ``DATE_MODIFY`` read would not do: a deal read early in a second may be edited again within it
+while a later request of the same listing reads a deal of the next second). Always read: on a full run,
+without a previous listing start (the first run, or an answer without the server's time), a held deal, a deal
+at a failed stage (it cancels its documents) and a deal whose document kinds would change.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ SELECT = [
     "CURRENCY_ID",
     "DATE_MODIFY",
 ]
+LISTED = "listed"  # the cursor of when the portal started the deal listing (the rule above)
 KINDS = ("invoice", "sale")
 DEALS_PER_BATCH = 25  # two commands each: product rows and stage history
 REFUSED_BY_ONEC = "*"  # the field of a hold for 1C's own refusal (see crm1c.sync.engine.load_onec)
@@ -67,12 +71,13 @@ def read_deals(env: SyncEnv, mode: str) -> None:
     """Deals changed since the cursor (all on a full run) and the deals held last time, into staging."""
     progress = Progress("extract_crm")
     held = held_sources(env, smart=False)
-    reader = _DealReader(env, Unchanged.of_run(env, mode, held))
+    reader = _DealReader(env, Unchanged.of_run(env, mode, held, LISTED))
     flt: dict[str, Any] = {}
     if (since := cursors.since(env, KEY, mode)) is not None:
         flt[">=DATE_MODIFY"] = since
     mark, listed = None, set()
-    for page in env.crm.iter_list_batched("crm.deal.list", filter=flt, select=SELECT):
+    listing = env.crm.iter_list_batched("crm.deal.list", filter=flt, select=SELECT)
+    for page in listing:
         reader.store(page)
         progress.advance(len(page))
         for deal in page:
@@ -84,6 +89,7 @@ def read_deals(env: SyncEnv, mode: str) -> None:
         reader.store(env.crm.call("crm.deal.list", {"filter": flt, "select": SELECT})["result"])
     if mark is not None:
         cursors.stage(env, KEY, mark)
+    Unchanged.stage(env, LISTED, listing.date_start)
     if mode == "full":  # documents of deals that are gone are cancelled
         known = [i for i, _version, deleted in env.staging.seen_versions("crm", KEY) if not deleted]
         gone = [i for i in known if not i.startswith(SMART_PREFIX) and i.split(":")[0] not in listed]

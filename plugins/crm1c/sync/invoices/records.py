@@ -123,21 +123,29 @@ def held_sources(env: SyncEnv, *, smart: bool) -> set[str]:
 
 class Unchanged:
     """Which listed deals (or smart invoices) an incremental read leaves as they are staged, unread: the
-    rule is in :mod:`crm1c.sync.invoices.crm_reader`. ``previous``: the reader's cursor as the previous run
-    left it (``DATE_MODIFY``; ``updatedTime`` for smart invoices); ``held``: the sources in quarantine."""
+    rule is in :mod:`crm1c.sync.invoices.crm_reader`. ``previous``: when the portal started the previous run's
+    listing (its cursor ``listed``; ``smart_invoice_listed`` for smart invoices), compared to the whole
+    second; ``held``: the sources in quarantine."""
 
     def __init__(self, previous: str | None, held: set[str]) -> None:
-        self.before = _moment(previous)  # None: leave nothing (a full run, or the first one)
+        start = _moment(previous)  # None: leave nothing (a full run, the first one, no server time)
+        self.before = start.replace(microsecond=0) if start else None
         self.held = held
 
     @classmethod
-    def of_run(cls, env: SyncEnv, mode: str, held: set[str], cursor: str = "") -> Unchanged:
-        """The rule of this run: the cursor the previous run left (none on a full run)."""
+    def of_run(cls, env: SyncEnv, mode: str, held: set[str], cursor: str) -> Unchanged:
+        """The rule of this run: the listing start the previous run left in ``cursor`` (none: a full run)."""
         return cls(None if mode == "full" else cursors.current(env, KEY, cursor), held)
+
+    @staticmethod
+    def stage(env: SyncEnv, cursor: str, date_start: str | None) -> None:
+        """Stage when the portal started this run's listing, for the next run's rule (promoted by publish);
+        without a server time ``''``: the next run leaves nothing unread."""
+        cursors.stage(env, KEY, date_start or "", cursor)
 
     def __call__(self, source_id: str, modified: Any, versions: Sequence[str | None]) -> bool:
         """True when every record the source makes (``versions``: their staged versions, None for one not
-        staged) is staged at ``modified`` and ``modified`` is strictly before the previous run's cursor."""
+        staged) is staged at ``modified`` and ``modified`` is strictly before the previous listing's start."""
         if self.before is None or source_id in self.held or not versions:
             return False
         moment = _moment(modified)

@@ -5,7 +5,8 @@ Incremental by ``updatedTime`` (their own cursor). A smart invoice at a stage wh
 cancels its document; at any other stage it has one, dated by its ``begindate``. Its product rows
 (``crm.item.productrow.list``, ownerType ``SI``) are the deal rows' fields in camelCase. An incremental run
 leaves a listed smart invoice unread (no rows, no upsert) by the deals' rule (see ``crm_reader``): not held,
-not failed, its record staged at its ``updatedTime`` and that strictly before the previous run's cursor.
+not failed, its record staged at its ``updatedTime`` and that second strictly before the second the portal
+started the previous run's smart-invoice listing (the cursor ``smart_invoice_listed``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from crm1c.sync.runtime import SyncEnv
 
 SMART_INVOICE = 31
 CURSOR = "smart_invoice"
+LISTED = "smart_invoice_listed"  # when the portal started the listing (the rule above)
 SELECT = [
     "id",
     "title",
@@ -61,16 +63,16 @@ def read_smart_invoices(env: SyncEnv, mode: str) -> None:
     if not env.mapping.smart_invoices:
         return
     held = held_sources(env, smart=True)
-    reader = _SmartInvoices(env, Unchanged.of_run(env, mode, held, CURSOR))
+    reader = _SmartInvoices(env, Unchanged.of_run(env, mode, held, LISTED))
     flt: dict[str, Any] = {}
     if (since := cursors.since(env, KEY, mode, CURSOR)) is not None:
         flt[">=updatedTime"] = since
     mark, listed = None, set()
     params = {"entityTypeId": SMART_INVOICE}
-    pages = env.crm.iter_list_batched(
+    listing = env.crm.iter_list_batched(
         "crm.item.list", filter=flt, select=SELECT, order_field="id", items_key="items", params=params
     )
-    for page in pages:
+    for page in listing:
         reader.store(page)
         for item in page:
             mark = later(mark, item.get("updatedTime"))
@@ -81,6 +83,7 @@ def read_smart_invoices(env: SyncEnv, mode: str) -> None:
         reader.store(env.crm.call("crm.item.list", query)["result"]["items"])
     if mark is not None:
         cursors.stage(env, KEY, mark, CURSOR)
+    Unchanged.stage(env, LISTED, listing.date_start)
 
 
 class _SmartInvoices:
