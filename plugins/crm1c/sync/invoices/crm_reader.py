@@ -91,8 +91,11 @@ def read_deals(env: SyncEnv, mode: str) -> None:
         cursors.stage(env, KEY, mark)
     Unchanged.stage(env, LISTED, listing.date_start)
     if mode == "full":  # documents of deals that are gone are cancelled
-        known = [i for i, _version, deleted in env.staging.seen_versions("crm", KEY) if not deleted]
-        gone = [i for i in known if not i.startswith(SMART_PREFIX) and i.split(":")[0] not in listed]
+        gone = [
+            i
+            for i, _version, deleted in env.staging.seen_versions("crm", KEY)
+            if not deleted and not i.startswith(SMART_PREFIX) and i.split(":")[0] not in listed
+        ]
         env.count("crm_deleted", len(env.staging.mark_deleted("crm", KEY, gone)))
     progress.finish()
 
