@@ -899,3 +899,28 @@ def test_a_lost_deal_whose_first_payment_write_was_interrupted_is_cleared(machin
 
     lost = machine.crm.call("crm.deal.get", {"id": machine.deals[0].crm_id})["result"]
     assert lost.get(PAID_SUM) in (None, "") and not lost.get(PAY_STATUS), lost
+
+
+def test_a_tried_payment_write_is_not_sent_once_the_deal_lost_its_last_document(machine: MoneySync) -> None:
+    """Found by the machine: sync_payments dies once its CRM batch is marked tried, before it is sent
+    (``after_intent``): deal 2's update («unpaid», 0.00) stays pending. The accountant then marks deal 2's
+    only invoice for deletion, and the next run computes an empty record for it — the CRM fields were never
+    written, so the merge wants nothing written and the pair was agreed; the load then sent the stale update
+    all the same and stored the deal as written, and nothing planned it again: «unpaid», 0.00 for good.
+    Fixed in the engine (crm1c/sync/engine/plan.py): an update queued for a system the newer merge writes
+    nothing to is abandoned (superseded), tried or not, instead of being sent."""
+    machine.two_deals((0, "PREPAYMENT_INVOICE", [TABLE]), (0, "FINAL_INVOICE", [TABLE]))
+    machine.mark_document(0, "invoice")  # deal 1: no live document, nothing to write for it
+    machine.sync_payments(("after_intent", 1))  # deal 2's update: tried, not sent
+    assert machine.shaken["payments"] and pending(machine.staging, "payment") == 1
+    machine.mark_document(1, "invoice")  # deal 2 loses its last document
+    machine.sync_invoices(None)
+
+    assert machine._run("payments")  # one clean run: the stale update is abandoned, never sent
+
+    for deal in machine.deals:
+        row = machine.crm.call("crm.deal.get", {"id": deal.crm_id})["result"]
+        assert row.get(PAID_SUM) in (None, "") and not row.get(PAY_STATUS), row
+    assert pending(machine.staging, "payment") == 0
+    machine.check_payments()
+    step(machine)

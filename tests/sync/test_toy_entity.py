@@ -215,6 +215,30 @@ def test_a_twin_typed_after_a_crash_is_paired_not_duplicated(
     assert audit_results(sqlite_staging)["replanned"] == 1
 
 
+def test_a_tried_update_is_not_sent_once_its_source_went_back(
+    empty_contour: RunningContour, sqlite_staging: Staging
+):
+    """A CRM rename's 1C update is marked tried, then the sync dies before sending it; the rename is
+    undone. The next plan finds both sides alike and writes nothing: the tried update is stale and is
+    abandoned — sent, it put the undone name in 1C, stored 1C as written, and the two sides stayed apart."""
+    crm, onec = seed(empty_contour)
+    for _run in range(2):
+        sync(sqlite_staging, crm, onec)
+    product = next(p for p in products(crm).values() if p["CODE"] == "B-M6")
+    rename = {"id": product["ID"], "fields": {"NAME": "Болт М6 (ошибка)"}}
+    crm.call("crm.product.update", rename, write=True)
+    with pytest.raises(Killed):
+        sync(sqlite_staging, crm, onec, kill_hook=crash_at("after_intent"))
+    crm.call("crm.product.update", {"id": product["ID"], "fields": {"NAME": product["NAME"]}}, write=True)
+    onec_writes = writes(empty_contour)[0]
+
+    sync(sqlite_staging, crm, onec)
+
+    assert items(onec)[product["XML_ID"]]["Description"] == product["NAME"]
+    assert writes(empty_contour)[0] == onec_writes, "the stale update was sent"
+    check_converged(sqlite_staging, crm, onec)
+
+
 def test_an_invalid_record_is_held_and_the_rest_goes_on(
     empty_contour: RunningContour, sqlite_staging: Staging
 ):

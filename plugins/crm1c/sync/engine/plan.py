@@ -206,9 +206,22 @@ class _Planner:
         Otherwise the other side's intent would settle with this merge as the agreed base while the tried
         one's side never received it, and the next merge would take the difference for an edit there (a
         twin typed in 1C after a crash overwrote the name the CRM owns).
+
+        An update or deletion mark queued for a system this merge writes nothing to is stale, tried or not:
+        the merge saw that system as this run read it (with the older write in it if it landed) and found
+        nothing to change there, so it is abandoned, not sent. Otherwise the pair was agreed here and the
+        load then put the older data over it (a 1C side gone back to what the CRM holds after a run died
+        with its update tried), stored the target as it wrote it, and nothing was planned again: the two
+        systems stayed apart for good. A create that was tried is still loaded (its lookup adopts what it
+        may have made).
         """
         env, look = self.env, self.look
         opened, superseded = [], []
+        for target in [t for t in self.spec.writers if t not in writes]:
+            source_id = pair.id(OTHER[target])
+            queued = look.pending_intent(target, source_id) if source_id else None
+            if queued is not None and (queued.op != "create" or queued.tried_at is None):
+                superseded.append(queued)
         for target, fields in writes.items():
             current = pair.value(target)
             source_id = pair.id(OTHER[target])
@@ -223,7 +236,10 @@ class _Planner:
                 superseded.append(queued)
             opened.append((target, fields, current, source_id, payload))
         for intent in superseded:
-            look.abandon_intent(intent, "superseded by a newer plan before it was tried")
+            if intent.tried_at is None:
+                look.abandon_intent(intent, "superseded by a newer plan before it was tried")
+            else:
+                look.abandon_intent(intent, "superseded: a newer plan, which saw the target, writes nothing")
             env.count("superseded")
         stale = changes = False
         for target, fields, current, source_id, payload in opened:
