@@ -512,3 +512,187 @@ def test_a_dry_run_creates_no_field_and_writes_nothing(
     assert crm.call("crm.deal.userfield.list")["result"] == []
     assert deal_fields(crm, deal) == dict.fromkeys(FIELDS)
     assert crm_writes(empty_contour) == writes
+
+
+# ------------------------------------------------------------------- incremental reads of the deals
+# Run with no overlap, each after the clock passed the second of every write before it: what a run reads is
+# then what the DATE_MODIFY (updatedTime) window and the 1C side's changes select, not the overlap.
+
+
+def quiet_sync(staging: Staging, crm: Any, onec: Any, **kw: Any) -> dict[str, Any]:
+    """A run without the cursor's overlap, in a later second than every write so far."""
+    import time
+    from datetime import timedelta
+
+    time.sleep(1.05 - time.time() % 1)
+    return sync(staging, crm, onec, overlap=timedelta(0), **kw)
+
+
+def billed(books: Books, count: int) -> tuple[str, dict[str, dict]]:
+    """A counterparty and ``count`` deals with an unpaid invoice of 100.00 each: deal → its invoice."""
+    party, deals = books.counterparty(), [books.deal() for _ in range(count)]
+    return party, {deal: books.invoice(party, deal, "100.00") for deal in deals}
+
+
+class BitrixCalls:
+    """What extract_crm asked Bitrix24 in the runs given ``before_step=calls.take``: HTTP requests, and calls
+    per method (a batch's sub-calls each under its own)."""
+
+    def __init__(self, contour: RunningContour) -> None:
+        self.contour, self.stats, self.requests = contour, {}, 0
+        self.calls: dict[str, int] = {}
+
+    def take(self, step: str) -> None:
+        if step in ("extract_crm", "plan"):
+            self.stats[step] = contour_admin(self.contour, "bitrix", "stats")
+        if step == "plan":
+            before, after = self.stats["extract_crm"], self.stats["plan"]
+            self.requests = after["requests"] - before["requests"]
+            old = before["methods"]
+            self.calls = {
+                m: n["calls"] - old.get(m, {"calls": 0})["calls"]
+                for m, n in after["methods"].items()
+                if n["calls"] - old.get(m, {"calls": 0})["calls"]
+            }
+
+
+def test_a_no_change_run_lists_the_deals_in_one_request_however_many_there_are(
+    empty_contour: RunningContour, sqlite_staging: Staging, monkeypatch: pytest.MonkeyPatch
+):
+    from crm1c.sync.payments import crm_deals
+
+    monkeypatch.setattr(crm_deals, "LISTS_PER_BATCH", 1)  # 50 deals a request: 120 by ids take 3 requests
+    monkeypatch.setattr(crm_deals, "PER_REQUEST", crm_deals.IDS_PER_LIST)
+    crm, onec = clients(empty_contour)
+    billed(Books(crm, onec), 120)
+    assert quiet_sync(sqlite_staging, crm, onec)["crm_update"] == 120
+    full, quiet = BitrixCalls(empty_contour), BitrixCalls(empty_contour)
+
+    quiet_sync(sqlite_staging, crm, onec, mode="full", before_step=full.take)
+    summary = quiet_sync(sqlite_staging, crm, onec, before_step=quiet.take)
+
+    assert full.calls["crm.deal.list"] == 3 and full.requests == 1 + 3, "the field check, the deals by ids"
+    assert quiet.calls == {"crm.deal.userfield.list": 4, "crm.deal.list": 1, "crm.item.list": 1}
+    assert quiet.requests - 1 <= 2, "the deals: one listing request (and one for smart invoices)"
+    assert summary["crm_update"] == summary["crm_read"] == summary["crm_changed"] == 0
+
+
+def test_a_payment_field_edited_in_the_crm_is_read_by_the_next_incremental_run_and_overwritten(
+    empty_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    deal, paid = _one_paid_deal(books)
+    others = [_one_paid_deal(books) for _ in range(3)]
+    quiet_sync(sqlite_staging, crm, onec)
+    quiet_sync(sqlite_staging, crm, onec)  # nothing changed: the cursor passes our own writes
+    crm.call("crm.deal.update", {"id": deal, "fields": {FIELDS["paid_sum"]: "1.00"}}, write=True)
+    calls = BitrixCalls(empty_contour)
+
+    summary = quiet_sync(sqlite_staging, crm, onec, before_step=calls.take)
+
+    assert summary["crm_read"] == 1 and summary["crm_update"] == 1, "that deal alone, listed and written"
+    assert calls.requests == 3, "the field check, the deals' and the smart invoices' listings: no read by id"
+    assert deal_fields(crm, deal) == paid
+    assert all(deal_fields(crm, d) == fields for d, fields in others)
+    [conflict] = sqlite_staging.open_conflicts("payment")
+    assert (conflict.field, conflict.crm_value) == ("paid_sum", "1.00")
+    assert quiet_sync(sqlite_staging, crm, onec)["crm_update"] == 0
+
+
+def test_a_deal_whose_1c_side_changed_is_read_by_id_and_updated(
+    empty_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    party, invoices = billed(books, 5)
+    deals = list(invoices)
+    newcomer = books.deal()  # a deal 1C does not know yet
+    quiet_sync(sqlite_staging, crm, onec)
+    quiet_sync(sqlite_staging, crm, onec)  # the cursor passes every deal's DATE_MODIFY
+    paid = deals[2]
+    books.receipt(party, "100.00", "2026-11-10", [("100.00", invoices[paid]["Ref_Key"])])
+    first = books.invoice(books.counterparty(), newcomer, "300.00")  # 1C gets to know the newcomer
+    calls = BitrixCalls(empty_contour)
+
+    summary = quiet_sync(sqlite_staging, crm, onec, before_step=calls.take)
+
+    assert summary["crm_read"] == 2 and summary["crm_update"] == 2
+    assert calls.requests == 4, "the field check, the two listings and one read of deals by ids"
+    assert deal_fields(crm, paid) == expect("paid", "100.00", "2026-11-10", label("Счет", invoices[paid]))
+    assert deal_fields(crm, newcomer) == expect("unpaid", "0.00", None, label("Счет", first))
+    assert {deal_fields(crm, d)["pay_status"] for d in deals if d != paid} == {"unpaid"}
+    assert not sqlite_staging.open_conflicts("payment")
+
+
+def test_only_a_full_run_tombstones_a_deal_deleted_in_the_crm(
+    empty_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    (gone, _paid), (kept, kept_paid) = _one_paid_deal(books), _one_paid_deal(books)
+    sync(sqlite_staging, crm, onec)
+    crm.call("crm.deal.delete", {"id": gone}, write=True)
+
+    def tombstoned() -> set[str]:
+        return {d for d in (gone, kept) if sqlite_staging.get_seen("crm", "payment", d).deleted}
+
+    sync(sqlite_staging, crm, onec)
+    assert tombstoned() == set(), "a deal missing from a DATE_MODIFY listing is only unchanged"
+    assert sync(sqlite_staging, crm, onec, mode="full")["crm_update"] == 0
+    assert tombstoned() == {gone}, "a full run reads every deal by id: the one not returned is gone"
+    assert deal_fields(crm, kept) == kept_paid
+
+
+def test_a_smart_invoice_moved_back_by_hand_is_listed_by_its_update_time_and_moved_again(
+    empty_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    new = crm.call("crm.item.add", {"entityTypeId": 31, "fields": {"title": "Счёт"}}, write=True)
+    item = {"entityTypeId": 31, "id": new["result"]["item"]["id"]}
+    party = books.counterparty()
+    made = books.invoice(party, "", "300.00", Комментарий=f"crm1c:invoice:{item['id']}")
+    books.receipt(party, "300.00", "2026-11-10", [("300.00", made["Ref_Key"])])
+    quiet_sync(sqlite_staging, crm, onec)
+    quiet_sync(sqlite_staging, crm, onec)  # the cursor passes the invoice's updatedTime
+
+    def stage() -> str:
+        return crm.call("crm.item.get", item)["result"]["item"]["stageId"]
+
+    success = stage()
+    assert success != new["result"]["item"]["stageId"]
+    crm.call("crm.item.update", {**item, "fields": {"stageId": new["result"]["item"]["stageId"]}}, write=True)
+    calls = BitrixCalls(empty_contour)
+
+    summary = quiet_sync(sqlite_staging, crm, onec, before_step=calls.take)
+
+    assert summary["crm_read"] == 1 and summary["crm_update"] == 1
+    assert calls.requests == 4, f"field check, two listings, success stage; none by id: {calls.calls}"
+    assert stage() == success
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_a_run_killed_after_a_1c_change_converges_on_incremental_reads(
+    point: str, empty_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    party, deal = books.counterparty(), books.deal()
+    invoice = books.invoice(party, deal, "800.00")
+    other, other_paid = _one_paid_deal(books)
+    quiet_sync(sqlite_staging, crm, onec)
+    books.receipt(party, "800.00", "2026-11-12", [("800.00", invoice["Ref_Key"])])
+
+    with pytest.raises(Killed):
+        quiet_sync(sqlite_staging, crm, onec, kill_hook=crash_at(point))
+    for _run in range(2):
+        quiet_sync(sqlite_staging, crm, onec)
+
+    assert deal_fields(crm, deal) == expect("paid", "800.00", "2026-11-12", label("Счет", invoice))
+    assert deal_fields(crm, other) == other_paid
+    assert pending_intents_total(sqlite_staging) == 0
+    assert not sqlite_staging.open_quarantine("payment") and not sqlite_staging.open_conflicts("payment")
+    writes = crm_writes(empty_contour)
+    assert quiet_sync(sqlite_staging, crm, onec)["crm_update"] == 0
+    assert crm_writes(empty_contour) == writes

@@ -4,6 +4,9 @@ stage of the invoice's category (protocols C.10, C.11).
 The success stage is read, never assumed: ``crm.status.list`` of ``SMART_INVOICE_STAGE_<category>``, the
 entry whose ``SEMANTICS`` is ``S`` (``DT31_1:P`` on many portals, but not on all). A smart invoice's CRM
 record holds ``paid_stage`` (it is in that stage) and keeps the success stage in its row for the writer.
+
+They are read by ids (:func:`read_invoices`) or listed by ``updatedTime`` (:func:`changed_items`), as the
+deals are (:mod:`crm1c.sync.payments.crm_deals`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from crm1c.clients.bitrix24_batch import BatchResult
+from crm1c.clients.bitrix24_lists import Listing
 from crm1c.domain.deal_payment import SMART_INVOICE, DealPayment
 from crm1c.staging import SeenInput
 from crm1c.sync.payments.records import crm_record_seen
@@ -79,14 +83,37 @@ def read_invoices(env: SyncEnv, keys: list[str]) -> tuple[list[SeenInput], list[
         return rows
 
     items = env.crm.batch_read(commands, parse)
+    found = {key_of(i) for i in items}
+    return items_seen(env, items), [k for k in keys if k not in found]
+
+
+def changed_items(env: SyncEnv, since: str, calls_per_batch: int) -> Listing:
+    """The smart invoices updated at or after ``since`` (all of the portal's), ``calls_per_batch`` pages of 50
+    per request."""
+    return env.crm.iter_list_batched(
+        "crm.item.list",
+        filter={">=updatedTime": since},
+        select=SELECT,
+        order_field="id",
+        items_key="items",
+        params={"entityTypeId": ENTITY_TYPE},
+        calls_per_batch=calls_per_batch,
+    )
+
+
+def items_seen(env: SyncEnv, items: list[dict]) -> list[SeenInput]:
+    """The staging rows of smart invoices read (the success stages of categories not seen yet are read)."""
     stages = success_stages(env, (int(i.get("categoryId") or 0) for i in items))
-    seen = [invoice_seen(i, stages.get(int(i.get("categoryId") or 0))) for i in items]
-    found = {f"{SMART_INVOICE}{i['id']}" for i in items}
-    return seen, [k for k in keys if k not in found]
+    return [invoice_seen(i, stages.get(int(i.get("categoryId") or 0))) for i in items]
+
+
+def key_of(item: dict[str, Any]) -> str:
+    """``invoice:<ID>`` of a smart invoice read."""
+    return f"{SMART_INVOICE}{item['id']}"
 
 
 def invoice_seen(item: dict[str, Any], success: str | None, *, dirty: bool = True) -> SeenInput:
-    key = f"{SMART_INVOICE}{item['id']}"
+    key = key_of(item)
     row = {**item, SUCCESS: success}
     record = DealPayment(
         deal_id=key, crm_id=key, paid_stage=success is not None and item.get("stageId") == success
