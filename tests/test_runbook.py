@@ -53,9 +53,11 @@ SECTIONS = (
     ("Массовое изменение", "Approving a mass change"),
     ("Где что лежит", "Where things are"),
 )
-#: The runbook's time budget on the 2-core machine (over it: a warning), and the hard stop (a failure).
+#: The runbook's time budget on the 2-core machine (over it: a warning), and the hard stop (a failure): a
+#: stop for a hang, not a speed test — the whole runbook took 330 s on this machine while other test suites
+#: shared its two cores.
 BUDGET_S = 240
-HARD_STOP_S = 330
+HARD_STOP_S = 600
 MARKER = "CRM1C_RUNBOOK_SANDBOX"
 
 
