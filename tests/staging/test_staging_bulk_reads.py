@@ -63,3 +63,46 @@ def test_quarantined_ids_only_open_rows(staging):
     held = staging.quarantined_ids(E, "crm", [str(i) for i in range(N)] + ["ref-1"])
     assert held == {str(i) for i in range(N)} - {"3"}
     assert staging.quarantined_ids(E, "onec", ["ref-1", "1"]) == {"ref-1"}
+
+
+def test_seen_records_a_page_at_a_time(staging):
+    staging.upsert_seen("onec", E, [seen(f"{i:04d}", None) for i in range(N)])
+    staging.mark_deleted("onec", E, ["0001"])
+
+    pages, after = [], None
+    while page := staging.seen_records("onec", E, include_deleted=True, after=after, limit=500):
+        pages.append([r.external_id for r in page])
+        after = page[-1].external_id
+
+    assert [len(p) for p in pages] == [500, 500, 100]
+    assert [i for page in pages for i in page] == [f"{i:04d}" for i in range(N)]
+    live = staging.seen_records("onec", E, after="0000", limit=2)
+    assert [r.external_id for r in live] == ["0002", "0003"], "a tombstone only when asked for"
+
+
+def test_clear_dirty_all_or_by_match_key(staging):
+    rows = [seen("a1", "k1"), seen("a2", "k1"), seen("b1", "k2"), seen("n1", None), seen("n2", None)]
+    staging.upsert_seen("onec", E, rows)
+    staging.upsert_seen("onec", "product", [seen("p1", "k1")])  # another entity keeps its flag
+    staging.mark_deleted("onec", E, ["a2"])  # a tombstone is dirty, and keeps its key
+
+    def dirty() -> list[str]:
+        return [r.external_id for r in staging.dirty_records("onec", E)]
+
+    staging.clear_dirty("onec", E, match_keys=["k1", "k-nobody"])
+    assert dirty() == ["b1", "n1", "n2"]
+    staging.clear_dirty("onec", E, match_keys=[None])
+    assert dirty() == ["b1"]
+    staging.upsert_seen("onec", E, [SeenInput("n1", raw={"x": 2})])  # changed: dirty again
+    assert dirty() == ["b1", "n1"]
+    staging.clear_dirty("onec", E)
+    assert dirty() == []
+    assert [r.external_id for r in staging.dirty_records("onec", "product")] == ["p1"]
+
+
+def test_without_match_key_lists_the_live_records_that_have_none(staging):
+    staging.upsert_seen("onec", E, [seen("n2", None), seen("k", "k1"), seen("n1", None), seen("n3", None)])
+    staging.upsert_seen("crm", E, [seen("n0", None)])  # another system
+    staging.mark_deleted("onec", E, ["n3"])
+
+    assert [r.external_id for r in staging.without_match_key("onec", E)] == ["n1", "n2"]

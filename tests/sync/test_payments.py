@@ -15,8 +15,11 @@ from typing import Any
 
 import pytest
 
+from crm1c.domain.deal_payment import DealPayment, Documents, content_hash, deal_payments, deals_named
 from crm1c.staging import Staging
 from crm1c.sync.entities import entity
+from crm1c.sync.payments import onec_reader
+from crm1c.sync.payments.records import DOC_KEY, KEY, SET, deal_seen, onec_id
 from crm1c.sync.runtime import KILL_POINTS
 from tests.contour_harness import RunningContour
 from tests.sync.harness import Killed, clients, contour_admin, crash_at, pending_intents_total, run_sync
@@ -695,4 +698,183 @@ def test_a_run_killed_after_a_1c_change_converges_on_incremental_reads(
     assert not sqlite_staging.open_quarantine("payment") and not sqlite_staging.open_conflicts("payment")
     writes = crm_writes(empty_contour)
     assert quiet_sync(sqlite_staging, crm, onec)["crm_update"] == 0
+    assert crm_writes(empty_contour) == writes
+
+
+# --------------------------------------------------------------- the 1C side in bounded memory
+# The changed documents are staged dirty page by page (phase A), then the deals of their counterparties are
+# recomputed (phase B), by groups of counterparties when they are many (crm1c.sync.payments.onec_reader): a
+# run killed between the phases, or between two groups, is completed by the next run; a document that moved
+# recomputes both sides; a recomputation by groups gives every deal what one over all the documents gives.
+
+
+UNPAID = {"pay_status": "unpaid", "paid_sum": Decimal("0.00"), "paid_date": None}
+
+
+def dirty_documents(staging: Staging) -> list[str]:
+    return [r.external_id for r in staging.dirty_records("onec", DOC_KEY)]
+
+
+def move(onec: Any, entity_set: str, ref: str, **changes: Any) -> None:
+    """An accountant edits a document in 1C (its counterparty, its comment)."""
+    version = onec.get(entity_set, ref, select=["DataVersion"])["DataVersion"]
+    onec.update(entity_set, ref, changes, version)
+
+
+def at_once(staging: Staging) -> dict[str, str]:
+    """What one recomputation over every staged document gives (the old full run): the content hash of
+    each deal's record, an empty one for a deal its documents name and none counts for."""
+    docs = Documents()
+    lists = {RECEIPTS: docs.receipts, INVOICES: docs.invoices, SALES: docs.sales}
+    rows = [r.raw for r in staging.seen_records("onec", DOC_KEY)]
+    for row in rows:
+        lists[row[SET]].append(row)
+    records, _notes = deal_payments(docs)
+    lost = {d: DealPayment(deal_id=d, crm_id=d) for d in deals_named(rows) - set(records)}
+    return {onec_id(d): content_hash(r) for d, r in (records | lost).items()}
+
+
+def empty(deal: str) -> dict[str, str]:
+    """The record of a deal no document counts for any more."""
+    return {onec_id(deal): content_hash(DealPayment(deal_id=deal))}
+
+
+def stored(staging: Staging) -> dict[str, str]:
+    return {r.external_id: r.content_hash for r in staging.seen_records("onec", KEY)}
+
+
+@pytest.mark.parametrize(
+    ("group", "nth"), [(200, 1), (1, 1), (1, 2)], ids=["at-once", "by-groups", "between-groups"]
+)
+def test_a_run_killed_before_it_recomputes_is_completed_by_the_next_incremental_run(
+    group: int,
+    nth: int,
+    empty_contour: RunningContour,
+    staging: Staging,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr(onec_reader, "GROUP", group)
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    first, second = books.counterparty(), books.counterparty("ООО Второй")
+    part, whole = books.deal(), books.deal()
+    invoice = books.invoice(first, part, "1000.00", "2026-11-01")
+    other = books.invoice(second, whole, "500.00", "2026-11-02")
+    sync(staging, crm, onec)
+    books.receipt(first, "400.00", "2026-11-10", [("400.00", invoice["Ref_Key"])])
+    books.receipt(second, "500.00", "2026-11-11")
+
+    with pytest.raises(Killed):
+        sync(staging, crm, onec, kill_hook=crash_at(onec_reader.RECOMPUTE, nth))
+
+    assert dirty_documents(staging), "the read documents wait, dirty"
+    asked = len(onec_requests(empty_contour))
+    summary = sync(staging, crm, onec)
+
+    assert len(onec_requests(empty_contour)) - asked == 3, "the scans: the documents were staged already"
+    assert summary["onec_read"] == 0 and dirty_documents(staging) == []
+    assert deal_fields(crm, part) == expect("partially_paid", "400.00", "2026-11-10", label("Счет", invoice))
+    assert deal_fields(crm, whole) == expect("paid", "500.00", "2026-11-11", label("Счет", other))
+    assert pending_intents_total(staging) == 0
+    writes = crm_writes(empty_contour)
+    again = sync(staging, crm, onec)
+    assert crm_writes(empty_contour) == writes and again["onec_recomputed"] == 0
+    assert stored(staging) == at_once(staging)
+
+
+def test_a_document_moved_to_another_counterparty_or_deal_recomputes_both(
+    empty_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    a, b, c = books.counterparty("ООО А"), books.counterparty("ООО Б"), books.counterparty("ООО В")
+    x, y, z = books.deal(), books.deal(), books.deal()
+    inv_x = books.invoice(a, x, "1000.00", "2026-11-01")
+    inv_y = books.invoice(b, y, "500.00", "2026-11-02")
+    inv_z = books.invoice(c, z, "800.00", "2026-11-03")
+    receipt = books.receipt(a, "300.00", "2026-11-10")  # no breakdown: A's invoices, oldest first
+    sync(sqlite_staging, crm, onec)
+    assert deal_fields(crm, x) == expect("partially_paid", "300.00", "2026-11-10", label("Счет", inv_x))
+
+    move(onec, RECEIPTS, receipt, Контрагент=b)
+    sync(sqlite_staging, crm, onec)
+
+    assert deal_fields(crm, x) == {"document": label("Счет", inv_x), **UNPAID}
+    assert deal_fields(crm, y) == expect("partially_paid", "300.00", "2026-11-10", label("Счет", inv_y))
+
+    move(onec, RECEIPTS, receipt, Контрагент=c)  # staged, then the run dies before it recomputes
+    with pytest.raises(Killed):
+        sync(sqlite_staging, crm, onec, kill_hook=crash_at(onec_reader.RECOMPUTE))
+    move(onec, RECEIPTS, receipt, Контрагент=a)  # and back: B still counts it until B is recomputed
+    sync(sqlite_staging, crm, onec)
+
+    assert deal_fields(crm, x) == expect("partially_paid", "300.00", "2026-11-10", label("Счет", inv_x))
+    assert deal_fields(crm, y) == {"document": label("Счет", inv_y), **UNPAID}
+    assert deal_fields(crm, z) == {"document": label("Счет", inv_z), **UNPAID}
+
+    w = books.deal()
+    move(onec, INVOICES, inv_z["Ref_Key"], Комментарий=f"crm1c:deal:{w}")  # Z's invoice is W's now
+    sync(sqlite_staging, crm, onec)
+
+    assert deal_fields(crm, z) == dict.fromkeys(FIELDS), "the deal lost its last document: cleared"
+    assert deal_fields(crm, w) == {"document": label("Счет", inv_z), **UNPAID}
+    assert stored(sqlite_staging) == at_once(sqlite_staging) | empty(z)
+    again = books.invoice(a, z, "250.00", "2026-11-04")  # Z gets an invoice of A's
+    sync(sqlite_staging, crm, onec)
+    move(onec, INVOICES, inv_z["Ref_Key"], Комментарий="счёт без сделки")  # W's invoice leaves the scan
+    sync(sqlite_staging, crm, onec)
+
+    assert deal_fields(crm, w) == dict.fromkeys(FIELDS)
+    assert deal_fields(crm, z) == {"document": label("Счет", again), **UNPAID}, "Z: only what it had"
+    assert stored(sqlite_staging) == at_once(sqlite_staging) | empty(w)
+    assert dirty_documents(sqlite_staging) == []
+
+
+def test_a_recomputation_by_groups_gives_every_deal_what_one_over_all_documents_gives(
+    empty_contour: RunningContour, staging: Staging, monkeypatch: pytest.MonkeyPatch
+):
+    """One counterparty a group: the deals tied across counterparties (a payment for another's invoice, a
+    deal with documents made out to two) still come out as one recomputation over everything makes them."""
+    monkeypatch.setattr(onec_reader, "GROUP", 1)
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    p1, p2, p3, p4 = (books.counterparty(f"ООО {n}") for n in "АБВГ")
+    d1, d2, d3, d4, d5, d6 = (books.deal() for _ in range(6))
+    i1 = books.invoice(p1, d1, "1000.00", "2026-11-01")
+    i2 = books.invoice(p1, d2, "600.00", "2026-11-02")
+    books.receipt(p1, "1200.00", "2026-11-10")  # d1 paid, d2 200.00
+    i3 = books.invoice(p2, d3, "700.00", "2026-11-03")
+    i4 = books.invoice(p3, d4, "300.00", "2026-11-04")
+    books.receipt(p3, "700.00", "2026-11-11", [("700.00", i3["Ref_Key"])])  # P3 pays P2's invoice
+    books.receipt(p3, "100.00", "2026-11-12")  # d4 100.00
+    books.receipt(p3, "50.00", "2026-11-13", post=False)  # not counted
+    i5 = books.invoice(p4, d5, "500.00", "2026-11-05")
+    s5 = books.sale(p2, d5, "500.00", "2026-11-20")  # d5's sale is made out to P2
+    books.receipt(p4, "500.00", "2026-11-14")
+
+    first = sync(staging, crm, onec)  # incremental, four counterparties: by groups
+
+    assert stored(staging) == at_once(staging)
+    assert first["receipts_not_counted"] == 1 and first["onec_recomputed"] == 5
+    assert deal_fields(crm, d1) == expect("paid", "1000.00", "2026-11-10", label("Счет", i1))
+    assert deal_fields(crm, d2) == expect("partially_paid", "200.00", "2026-11-10", label("Счет", i2))
+    assert deal_fields(crm, d3) == expect("paid", "700.00", "2026-11-11", label("Счет", i3))
+    assert deal_fields(crm, d4) == expect("partially_paid", "100.00", "2026-11-12", label("Счет", i4))
+    both = f"{label('Счет', i5)}; {label('Реализация', s5)}"
+    assert deal_fields(crm, d5) == expect("paid", "500.00", "2026-11-14", both)
+
+    version = onec.get(INVOICES, i2["Ref_Key"], select=["DataVersion"])["DataVersion"]
+    onec.mark_deleted(INVOICES, i2["Ref_Key"], version)  # d2 loses its only document
+    stale = DealPayment(deal_id=d6, document="Счет 1 от 01.11.2026", pay_status="paid", paid_sum=Decimal(9))
+    staging.upsert_seen("onec", KEY, [deal_seen(stale, dirty=False)])  # a deal no document names
+
+    full = sync(staging, crm, onec, mode="full")
+
+    assert stored(staging) == at_once(staging) | empty(d6)
+    assert full["receipts_not_counted"] == 1 and full["onec_recomputed"] == 4
+    assert deal_fields(crm, d2) == dict.fromkeys(FIELDS)
+    assert deal_fields(crm, d1) == expect("overpaid", "1200.00", "2026-11-10", label("Счет", i1))
+    assert dirty_documents(staging) == []
+    writes = crm_writes(empty_contour)
+    sync(staging, crm, onec, mode="full")
     assert crm_writes(empty_contour) == writes

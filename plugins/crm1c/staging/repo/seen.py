@@ -51,12 +51,22 @@ class SeenRecords(StagingBase):
         *,
         external_ids: Iterable[str] | None = None,
         include_deleted: bool = False,
+        after: str | None = None,
+        limit: int | None = None,
         conn: Connection | None = None,
     ) -> list[SeenRecord]:
-        """Seen records of one system/entity (optionally only ``external_ids``), ordered by external_id."""
+        """Seen records of one system/entity (optionally only ``external_ids``), ordered by external_id;
+        ``after`` and ``limit`` (without ``external_ids``) read them a page at a time: the first ``limit``
+        with an external_id greater than ``after``."""
         query = sa.select(t).where(t.c.system == system, t.c.entity == entity).order_by(t.c.external_id)
         if not include_deleted:
             query = query.where(t.c.deleted.is_(False))
+        if after is not None:
+            query = query.where(t.c.external_id > after)
+        if limit is not None:
+            if external_ids is not None:
+                raise ValueError("seen_records: limit pages the whole entity, not a list of ids")
+            query = query.limit(limit)
         with self._read(conn) as c:
             if external_ids is None:
                 rows = list(c.execute(query))
@@ -165,6 +175,42 @@ class SeenRecords(StagingBase):
                     .where(t.c.system == system, t.c.entity == entity, t.c.external_id.in_(part))
                     .values(dirty=dirty)
                 )
+
+    def clear_dirty(
+        self,
+        system: str,
+        entity: str,
+        *,
+        match_keys: Iterable[str | None] | None = None,
+        conn: Connection | None = None,
+    ) -> None:
+        """Flag as handled every dirty record of one system/entity, or only those carrying one of
+        ``match_keys`` (None: the records without a match key)."""
+        base = (
+            sa.update(t)
+            .where(t.c.system == system, t.c.entity == entity, t.c.dirty.is_(True))
+            .values(dirty=False)
+        )
+        with self._write(conn) as c:
+            if match_keys is None:
+                c.execute(base)
+                return
+            wanted = set(match_keys)
+            for part in chunks(sorted(k for k in wanted if k is not None)):
+                c.execute(base.where(t.c.match_key.in_(part)))
+            if None in wanted:
+                c.execute(base.where(t.c.match_key.is_(None)))
+
+    def without_match_key(
+        self, system: str, entity: str, *, conn: Connection | None = None
+    ) -> list[SeenRecord]:
+        """Live (not tombstoned) records of one system/entity that carry no match key, by external_id."""
+        query = sa.select(t).where(
+            t.c.entity == entity, t.c.system == system, t.c.match_key.is_(None), t.c.deleted.is_(False)
+        )
+        with self._read(conn) as c:
+            found = [SeenRecord(**r._mapping) for r in c.execute(query)]
+        return sorted(found, key=lambda r: r.external_id)
 
     def by_match_key(
         self, system: str, entity: str, match_key: str, *, conn: Connection | None = None

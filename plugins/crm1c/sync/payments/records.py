@@ -17,7 +17,8 @@ from crm1c.sync.engine.records import seen_input
 KEY = "payment"
 #: The 1C documents payments are computed from (receipts, crm1c-tagged invoices and sales), one staging row
 #: each (system ``onec``): their versions tell the next scan what changed, their rows feed a recomputation.
-#: The planner never sees them (it plans :data:`KEY` only).
+#: The planner never sees them (it plans :data:`KEY` only): a document is dirty while the deals it counts
+#: for wait to be recomputed (:mod:`crm1c.sync.payments.onec_reader`).
 DOC_KEY = "payment_doc"
 SET = "@set"  # where a staged document keeps its entity set
 DEAL_PREFIX = "deal:"
@@ -48,15 +49,16 @@ def crm_record_seen(
     return _seen(external_id, row, version, record, dirty)
 
 
-def doc_seen(row: dict[str, Any]) -> SeenInput:
-    """A 1C document as staging keeps it: matched by its counterparty (what a recomputation loads)."""
+def doc_seen(row: dict[str, Any], *, dirty: bool = True) -> SeenInput:
+    """A 1C document as staging keeps it: matched by its counterparty (what a recomputation loads); dirty
+    when new or changed (its deals are to be recomputed)."""
     return SeenInput(
         str(row["Ref_Key"]),
         row,
         None,
         row.get("DataVersion"),
         match_key=counterparty_of(row) or None,
-        dirty=False,
+        dirty=dirty,
     )
 
 
