@@ -23,7 +23,7 @@ from crm1c.clients.bitrix24_batch import BatchResult
 from crm1c.clients.odata_filter import F, guid
 from crm1c.domain.sales_document import record_id
 from crm1c.staging import Staging
-from crm1c.staging.schema import xref
+from crm1c.staging.schema import write_intent, xref
 from crm1c.sync.engine import cursors
 from crm1c.sync.entities import entity
 from crm1c.sync.invoices.crm_reader import LISTED, read_deals
@@ -747,3 +747,22 @@ def test_a_listing_without_the_servers_time_leaves_nothing_unread_next_run(
     env = make_env(sqlite_staging, crm, onec, mapping=entity("invoices").load_mapping())
     read_deals(env, "incremental")
     assert not env.counters["crm_unchanged"] and env.counters["crm_read"] >= len(paid)
+
+
+def test_an_intent_whose_document_does_not_read_is_held_and_the_chunk_goes_on(
+    demo_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(demo_contour)
+    prepare(sqlite_staging, crm, onec)
+    run_id = "broken-payload"
+    sync(sqlite_staging, crm, onec, steps=("extract_crm", "extract_onec", "plan"), run_id=run_id)
+    [first, *rest] = sqlite_staging.pending_intents("invoice", "onec")
+    broken = {**first.payload, "merged": {**first.payload["merged"], "goods": "not rows"}}
+    with sqlite_staging.engine.begin() as conn:
+        conn.execute(sa.update(write_intent).where(write_intent.c.id == first.id).values(payload=broken))
+
+    summary = sync(sqlite_staging, crm, onec, steps=("load_onec", "publish"), run_id=run_id)
+
+    assert summary["onec_create"] > 0 and rest, "the load went on: the other documents were written"
+    held = {q.external_id: q for q in sqlite_staging.open_quarantine("invoice")}
+    assert first.source_id in held and "unexpected" in held[first.source_id].reason_en.lower()

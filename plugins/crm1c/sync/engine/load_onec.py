@@ -96,9 +96,9 @@ class _Loader:
         self, intent: WriteIntent, maybe_written: bool, final: bool, current: SeenRecord | None
     ) -> Outcome:
         env, writer = self.env, self.writer
-        merged = self.spec.model(**intent.payload["merged"])
         sending = False
         try:
+            merged = self.spec.model(**intent.payload["merged"])
             if intent.op == "create":
                 if maybe_written:
                     ours, others = writer.find(env, merged)

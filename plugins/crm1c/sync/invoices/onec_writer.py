@@ -64,7 +64,7 @@ class OneCDocumentWriter:
     def prepare(self, env: SyncEnv, intents: list[WriteIntent]) -> None:
         """For a chunk's new documents, at once: the buyer contracts of counterparties not met yet in this
         step (one 1C request per 25) and the state of the sales' invoices (three staging queries)."""
-        created = [SalesDocument(**i.payload["merged"]) for i in intents if i.op == "create"]
+        created = [d for i in intents if i.op == "create" and (d := _document(i)) is not None]
         met = {str(d.counterparty) for d in created if d.counterparty}
         owners = sorted(o for o in met if f"buyer_contracts:{o}" not in env.memo)
         try:
@@ -195,6 +195,14 @@ def _inn(env: SyncEnv, counterparty: str) -> str | None:
     """The ИНН of a counterparty as staging last saw it in 1C."""
     seen = env.staging.get_seen("onec", "counterparty", counterparty)
     return (seen.normalised or {}).get("inn") if seen is not None else None
+
+
+def _document(intent: WriteIntent) -> SalesDocument | None:
+    """The intent's document; None when it does not read (its own write then holds it, the chunk goes on)."""
+    try:
+        return SalesDocument(**intent.payload["merged"])
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def _buyer_contracts(env: SyncEnv, counterparty: str) -> list[tuple[str, str]]:
