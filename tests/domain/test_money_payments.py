@@ -129,6 +129,53 @@ def test_deal_with_two_invoices_sums_them() -> None:
     assert report.invoices["i3"].status == "paid"
 
 
+USD_INVOICES = [invoice("d3", "u1", "100.00", contract="usd"), invoice("d3", "u2", "50.00", contract="usd")]
+
+
+@pytest.mark.parametrize(
+    ("invoice_key", "contract_key", "rule"),
+    [("u1", None, "invoice"), (None, "usd", "contract"), (None, None, "oldest_first")],
+)
+def test_a_usd_invoice_paid_in_rubles_is_settled_in_dollars(
+    invoice_key: str | None, contract_key: str | None, rule: str
+) -> None:
+    """СуммаПлатежа 9 000 RUB at КурсВзаиморасчетов 90: СуммаВзаиморасчетов 100 USD pays the invoice."""
+    line = PaymentLine(D("9000.00"), invoice_key, contract_key, settlement=D("100.00"))
+    report = allocate([receipt("r1", "9000.00", line)], USD_INVOICES)
+    assert [(a.invoice_key, a.amount, a.rule) for a in report.allocations] == [("u1", D("100.00"), rule)]
+    assert report.invoices["u1"].status == "paid" and report.invoices["u2"].status == "unpaid"
+    deal = report.deals["d3"]
+    assert (deal.paid, deal.status, deal.amount) == (D("100.00"), "partially_paid", D("150.00"))
+    assert type(deal.paid) is Decimal
+
+
+def test_a_ruble_receipt_pays_two_usd_invoices_row_by_row() -> None:
+    lines = (
+        PaymentLine(D("9000.00"), "u1", settlement=D("100.00")),
+        PaymentLine(D("4567.89"), "u2", settlement=D("50.00")),
+    )
+    report = allocate([receipt("r1", "13567.89", *lines)], USD_INVOICES)
+    assert (report.deals["d3"].paid, report.deals["d3"].status) == (D("150.00"), "paid")
+    assert not report.notes
+
+
+def test_a_row_without_its_settlement_amount_settles_what_was_paid() -> None:
+    """A row written through OData without СуммаВзаиморасчетов (0): a ruble contract, СуммаПлатежа settles."""
+    assert PaymentLine(D(50), "i2", settlement=D(0)).settlement == D(50)
+    assert PaymentLine(D(50), "i2") == PaymentLine(D(50), "i2", None, D(50))
+    assert PaymentLine(D(0), "i2").settlement == D(0)
+    report = allocate([receipt("r1", "50", PaymentLine(D(50), "i2", settlement=D("0.00")))], INVOICES)
+    assert [(a.invoice_key, a.amount) for a in report.allocations] == [("i2", D(50))]
+    assert report.deals["d2"].status == "paid"
+
+
+def test_the_breakdown_adds_up_in_what_was_paid_not_in_what_it_settles() -> None:
+    paid_100_usd = PaymentLine(D("9000.00"), "u1", settlement=D("100.00"))
+    assert allocate([receipt("r1", "9000.00", paid_100_usd)], USD_INVOICES).invoices["u1"].status == "paid"
+    report = allocate([receipt("r1", "100.00", paid_100_usd)], USD_INVOICES)
+    assert report.allocations == () and report.notes[0].code == "receipt_breakdown_mismatch"
+
+
 @pytest.mark.parametrize(
     ("paid", "amount", "status"),
     [(0, 10, "unpaid"), (5, 10, "partially_paid"), (10, 10, "paid"), (11, 10, "overpaid"), (0, 0, "paid")],
@@ -159,9 +206,12 @@ def books(draw: st.DrawFn) -> tuple[list[Receipt], list[DealInvoice]]:
     receipts = []
     for n in range(draw(st.integers(0, 8))):
         lines = tuple(
-            PaymentLine(draw(money), draw(st.sampled_from(keys)), draw(st.sampled_from(CONTRACTS)))
+            PaymentLine(
+                draw(money), draw(st.sampled_from(keys)), draw(st.sampled_from(CONTRACTS)),
+                draw(st.one_of(st.just(D(0)), money)),  # СуммаВзаиморасчетов: not filled, or at some rate
+            )
             for _ in range(draw(st.integers(0, 3)))
-        )
+        )  # fmt: skip
         amount = sum((line.amount for line in lines), D(0)) if lines else draw(money)
         receipts.append(
             Receipt(
@@ -173,7 +223,16 @@ def books(draw: st.DrawFn) -> tuple[list[Receipt], list[DealInvoice]]:
 
 
 def _counted(receipts: list[Receipt]) -> Decimal:
-    return sum((r.amount for r in receipts if r.posted and not r.deleted), D(0))
+    """What the counted receipts settle: Σ СуммаВзаиморасчетов of their rows (a row not filled: what it
+    paid), or СуммаДокумента without a breakdown."""
+    return sum(
+        (
+            sum((line.settlement for line in r.lines), D(0)) if r.lines else r.amount
+            for r in receipts
+            if r.posted and not r.deleted
+        ),
+        D(0),
+    )
 
 
 @THOROUGH
@@ -242,6 +301,31 @@ def test_receipt_from_odata() -> None:
     assert r.amount == D("150.1") and type(r.amount) is Decimal
     assert r.lines == (PaymentLine(D("100.1"), "i1", "c1"), PaymentLine(D(50), None, "c2"))
     assert r.operation == "ОплатаПокупателя"
+
+
+def test_receipt_from_odata_reads_the_settlement_amount_exactly() -> None:
+    """As 1C fills a ruble payment for a USD contract; a row with СуммаВзаиморасчетов 0 or none falls back."""
+    usd = {
+        "LineNumber": 1, "СуммаПлатежа": 9000.1, "КурсВзаиморасчетов": 90.001, "КратностьВзаиморасчетов": 1,
+        "СуммаВзаиморасчетов": 100.0, "СчетНаОплату_Key": "u1",
+    }  # fmt: skip
+    zero = {"LineNumber": 2, "СуммаПлатежа": 0.3, "СуммаВзаиморасчетов": 0, "СчетНаОплату_Key": "u2"}
+    blank = {"LineNumber": 3, "СуммаПлатежа": "0.2", "СуммаВзаиморасчетов": None}
+    doc = {
+        "Ref_Key": "r-2", "Date": "2026-01-15T12:30:00", "Posted": True, "ВидОперации": "ОплатаПокупателя",
+        "Контрагент": "cp", "СуммаДокумента": 9000.6, "РасшифровкаПлатежа": [blank, usd, zero],
+    }  # fmt: skip
+    r = Receipt.from_odata(doc)
+    assert [(line.amount, line.settlement) for line in r.lines] == [
+        (D("9000.1"), D("100.0")),
+        (D("0.3"), D("0.3")),
+        (D("0.2"), D("0.2")),
+    ]
+    assert all(type(line.settlement) is Decimal for line in r.lines)
+    report = allocate([r], USD_INVOICES)
+    assert not report.notes, "the breakdown adds up in СуммаПлатежа"
+    assert report.invoices["u1"].paid == D("100.0") and report.invoices["u1"].status == "paid"
+    assert report.invoices["u2"].paid == D("0.5")
 
 
 def test_other_operations_do_not_count() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from crm1c.clients.odata_filter import F
 from crm1c.domain.deal_payment import DealPayment, Documents, content_hash, deal_payments, deals_named
 from crm1c.staging import Staging
 from crm1c.sync.entities import entity
@@ -56,8 +57,8 @@ class Books:
         row = self.onec.create(COUNTERPARTIES, {"Description": name, "ИНН": inn, "КПП": "770101001"})
         return str(row["Ref_Key"])
 
-    def deal(self, title: str = "Сделка", amount: int = 0) -> str:
-        fields = {"TITLE": title, "CURRENCY_ID": "RUB", "OPPORTUNITY": amount}
+    def deal(self, title: str = "Сделка", amount: int = 0, currency: str = "RUB") -> str:
+        fields = {"TITLE": title, "CURRENCY_ID": currency, "OPPORTUNITY": amount}
         return str(self.crm.call("crm.deal.add", {"fields": fields}, write=True)["result"])
 
     def document(self, entity_set: str, party: str, deal: str, amount: str, on: str, **extra: Any) -> dict:
@@ -91,9 +92,11 @@ class Books:
         on: str = "2026-11-10",
         lines: list[tuple[str, str | None]] | None = None,
         post: bool = True,
+        rows: list[dict[str, Any]] | None = None,
     ) -> str:
-        """A customer payment; ``lines`` = [(amount, invoice Ref_Key or None)]; none given: one row naming
-        no invoice (1C posts a receipt only when its breakdown adds up to it)."""
+        """A customer payment; ``lines`` = [(amount, invoice Ref_Key or None)], or ``rows``: the breakdown's
+        rows as given; none given: one row naming no invoice (1C posts a receipt only when its breakdown adds
+        up to it)."""
         body: dict[str, Any] = {
             "Date": f"{on}T12:00:00",
             "ВидОперации": "ОплатаПокупателя",
@@ -102,11 +105,10 @@ class Books:
             "СуммаДокумента": Decimal(amount),
         }
         lines = lines or [(amount, None)]
-        if lines:
-            body["РасшифровкаПлатежа"] = [
-                {"LineNumber": n, "СуммаПлатежа": Decimal(a), **({"СчетНаОплату_Key": i} if i else {})}
-                for n, (a, i) in enumerate(lines, 1)
-            ]
+        rows = rows or [
+            {"СуммаПлатежа": Decimal(a), **({"СчетНаОплату_Key": i} if i else {})} for a, i in lines
+        ]
+        body["РасшифровкаПлатежа"] = [{"LineNumber": n, **row} for n, row in enumerate(rows, 1)]
         ref = str(self.onec.create(RECEIPTS, body)["Ref_Key"])
         if post:
             self.onec.post_document(RECEIPTS, ref)
@@ -287,6 +289,26 @@ def test_a_receipt_without_a_breakdown_pays_the_oldest_unpaid_invoice_first(
     assert summary["crm_update"] == 1
     assert summary["onec_recomputed"] == 2, "only the deals of the receipt's counterparty are recomputed"
     assert deal_fields(crm, newer) == expect("paid", "600.00", "2026-11-12", label("Счет", new))
+
+
+def test_a_usd_invoice_paid_in_rubles_is_paid_in_dollars(
+    empty_contour: RunningContour, sqlite_staging: Staging
+):
+    """A USD deal's invoice paid from a ruble account: the breakdown as 1C fills it (``СуммаПлатежа`` in
+    rubles, ``СуммаВзаиморасчетов`` in the contract's dollars at ``КурсВзаиморасчетов``) pays 100 USD, not
+    9 000 (which would make it overpaid)."""
+    crm, onec = clients(empty_contour)
+    books = Books(crm, onec)
+    [usd] = onec.list_all("Catalog_Валюты", ["Ref_Key"], F("Code") == "840")
+    party, deal = books.counterparty(), books.deal("Долларовая", 100, "USD")
+    rate = {"КурсВзаиморасчетов": Decimal("90.0000"), "КратностьВзаиморасчетов": 1}
+    invoice = books.invoice(party, deal, "100.00", ВалютаДокумента_Key=usd["Ref_Key"], **rate)
+    paid = {"СуммаПлатежа": Decimal("9000.00"), **rate, "СуммаВзаиморасчетов": Decimal("100.00")}
+    books.receipt(party, "9000.00", "2026-11-10", rows=[{**paid, "СчетНаОплату_Key": invoice["Ref_Key"]}])
+
+    sync(sqlite_staging, crm, onec)
+
+    assert deal_fields(crm, deal) == expect("paid", "100.00", "2026-11-10", label("Счет", invoice))
 
 
 def test_unposted_and_deletion_marked_receipts_do_not_count(

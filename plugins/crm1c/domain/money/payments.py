@@ -18,8 +18,16 @@ nothing shipped yet; a payment on the shipment day pays the debt. Amount 0 with 
 
 Spreading pays the oldest unpaid invoice first (by date, then ``Ref_Key``), the rest the next; what is left
 when all are paid is an overpayment (an advance in 1C) on the newest. Rows naming an invoice are allocated
-before any spreading, so a payment meant for an invoice is never taken by another. Amounts are in the
-invoices' currency.
+before any spreading, so a payment meant for an invoice is never taken by another.
+
+Amounts allocated are in the invoices' (the contract's) currency: a row settles its ``СуммаВзаиморасчетов``
+(what 1C computes from ``СуммаПлатежа`` at ``КурсВзаиморасчетов``/``КратностьВзаиморасчетов``), not its
+``СуммаПлатежа``, which is in the receipt's currency (rubles on a ruble account: a USD invoice paid
+9 000 RUB at 90 is paid 100 USD). A row whose ``СуммаВзаиморасчетов`` is missing or zero while
+``СуммаПлатежа`` is not (written through OData by a program that did not fill it: a ruble contract)
+settles its ``СуммаПлатежа``. A receipt without a breakdown is one row of its ``СуммаДокумента``, taken as
+in the invoices' currency. Whether a breakdown adds up is checked on ``СуммаПлатежа`` against
+``СуммаДокумента``, as 1C checks it at posting («Не совпадают сумма документа и ее расшифровка»).
 """
 
 from __future__ import annotations
@@ -42,11 +50,18 @@ CUSTOMER_PAYMENT = "ОплатаПокупателя"
 
 @dataclass(frozen=True, slots=True)
 class PaymentLine:
-    """A row of ``РасшифровкаПлатежа``."""
+    """A row of ``РасшифровкаПлатежа``: ``amount`` is paid (the receipt's currency), ``settlement`` is what
+    it settles (the contract's, the invoices' currency) and is what is allocated; zero (missing) is
+    ``amount`` (see the module docstring)."""
 
     amount: Decimal  # СуммаПлатежа
     invoice_key: str | None = None  # СчетНаОплату_Key
     contract_key: str | None = None  # ДоговорКонтрагента_Key
+    settlement: Decimal = ZERO  # СуммаВзаиморасчетов
+
+    def __post_init__(self) -> None:
+        if not self.settlement:  # not filled (a ruble contract written through OData): what was paid
+            object.__setattr__(self, "settlement", self.amount)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +79,15 @@ class Receipt:
 
     @classmethod
     def from_odata(cls, doc: Mapping[str, Any]) -> Receipt:
-        """From the OData document with its ``РасшифровкаПлатежа`` (numbers may be floats: read exactly)."""
+        """From the OData document with its ``РасшифровкаПлатежа`` (numbers may be floats: read exactly; a
+        row without ``СуммаВзаиморасчетов`` settles its ``СуммаПлатежа``)."""
         rows = sorted(doc.get("РасшифровкаПлатежа") or [], key=lambda r: int(r.get("LineNumber") or 0))
         lines = tuple(
             PaymentLine(
                 exact(r["СуммаПлатежа"]),
                 _ref(r.get("СчетНаОплату_Key")),
                 _ref(r.get("ДоговорКонтрагента_Key")),
+                exact(r.get("СуммаВзаиморасчетов") or 0),
             )
             for r in rows
         )
@@ -106,7 +123,7 @@ class Allocation:
     receipt_key: str
     line: int
     paid_on: date
-    amount: Decimal
+    amount: Decimal  # of the row's settlement amount: in the invoices' currency
     rule: Rule
     invoice_key: str | None
     deal_id: str | None
@@ -156,7 +173,7 @@ def allocate(receipts: Iterable[Receipt], invoices: Iterable[DealInvoice]) -> Pa
         if line.invoice_key:
             target = by_key.get(line.invoice_key)
             rule: Rule = "invoice" if target else "unmatched"
-            allocations.append(_given(receipt, n, line.amount, rule, target, paid))
+            allocations.append(_given(receipt, n, line.settlement, rule, target, paid))
     chosen = list(by_key.values())
     by_counterparty: dict[str, list[DealInvoice]] = {}
     for invoice in sorted(chosen, key=lambda i: (i.on, i.invoice_key)):
@@ -247,8 +264,8 @@ def _spread(
     rule: Rule = "contract" if by_contract else "oldest_first"
     candidates = by_contract or own
     if not candidates:
-        return [_given(receipt, n, line.amount, "unmatched", None, paid)]
-    result, left = [], line.amount
+        return [_given(receipt, n, line.settlement, "unmatched", None, paid)]
+    result, left = [], line.settlement
     for invoice in candidates:
         due = invoice.amount - paid.get(invoice.invoice_key, ZERO)
         part = min(due, left) if invoice is not candidates[-1] else left
