@@ -164,9 +164,14 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
     server: ContourServer
+    arrived = 0.0  # monotonic time the request line was read (latency counts from it)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
+
+    def parse_request(self) -> bool:
+        self.arrived = time.monotonic()  # the request line is in; its headers and body are part of the work
+        return super().parse_request()
 
     def _dispatch(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -186,7 +191,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(app.admin(request))
             return
         knobs = app.knobs
-        due = time.monotonic() + float(knobs.get("latency_ms") or 0) / 1000.0
+        due = self.arrived + float(knobs.get("latency_ms") or 0) / 1000.0
         roll = app.fault_rng.random()
         if roll < knobs.get("fault_timeout_rate"):
             time.sleep(float(knobs.get("fault_timeout_s")))

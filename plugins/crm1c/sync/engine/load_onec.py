@@ -8,7 +8,10 @@ whose target changed since it was planned is planned again instead (never older 
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from crm1c.clients.errors import (
@@ -28,6 +31,8 @@ from crm1c.sync.runtime import Progress, SyncEnv
 from crm1c.sync.spec import EntitySpec, OneCWriter, Outcome
 
 CHUNK = 200
+#: The interpreter's thread switch interval while the pool writes (s); Python's default is 5 ms.
+SWITCH_INTERVAL_S = 0.0005
 
 Started = list[tuple[WriteIntent, Future]]
 
@@ -45,7 +50,7 @@ def load_onec(spec: EntitySpec, env: SyncEnv) -> dict[str, Any]:
     after = 0
     running: Started | None = None  # the chunk the pool is writing
     waiting: list[WriteIntent] = []  # intents that waited in the chunk settled last
-    with ThreadPoolExecutor(max_workers=max(1, env.onec_pool), thread_name_prefix="onec") as pool:
+    with _quick_switching(), ThreadPoolExecutor(max(1, env.onec_pool), thread_name_prefix="onec") as pool:
         while fresh := env.staging.pending_intents(spec.key, "onec", after_id=after, limit=CHUNK):
             after = fresh[-1].id
             started = loader.start(pool, waiting + fresh, final=False)
@@ -57,6 +62,20 @@ def load_onec(spec: EntitySpec, env: SyncEnv) -> dict[str, Any]:
             loader.settle(loader.start(pool, waiting, final=True))
     loader.progress.finish()
     return dict(env.counters)
+
+
+@contextmanager
+def _quick_switching() -> Iterator[None]:
+    """A short thread switch interval for the duration of the load. The pool's threads mostly wait for 1C;
+    one whose answer has come waits for the interpreter lock held by a thread that is building a body or
+    settling a chunk, by default up to 5 ms a time (measured at pool 8, 20 ms latency: writes took 27.7 ms
+    instead of 24.7 ms with 0.5 ms, a tenth fewer documents a second)."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 class _Loader:
