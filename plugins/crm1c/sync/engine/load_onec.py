@@ -31,6 +31,9 @@ from crm1c.sync.runtime import Progress, SyncEnv
 from crm1c.sync.spec import EntitySpec, OneCWriter, Outcome
 
 CHUNK = 200
+#: The first chunk's size; each next one doubles up to :data:`CHUNK`, so the first writes leave after a short
+#: preparation and the preparation of each next chunk runs while the pool writes the one before.
+FIRST_CHUNK = 25
 #: The interpreter's thread switch interval while the pool writes (s); Python's default is 5 ms.
 SWITCH_INTERVAL_S = 0.0005
 
@@ -41,18 +44,19 @@ def load_onec(spec: EntitySpec, env: SyncEnv) -> dict[str, Any]:
     """Execute every pending 1C intent.
 
     Pipelined: while the pool writes one chunk to 1C, the previous chunk is settled in staging (one
-    transaction per chunk). An intent that waits for another write of this step (a sale for its deal's
-    invoice) sent nothing: it joins the next chunk, started once the chunk it waited in is settled; what
-    still waits after the last chunk gets one more pass (then it is held)."""
+    transaction per chunk) and the next one prepared; chunks start small (:data:`FIRST_CHUNK`). An intent
+    that waits for another write of this step (a sale for its deal's invoice) sent nothing: it joins the
+    next chunk, started once the chunk it waited in is settled; what still waits after the last chunk gets
+    one more pass (then it is held)."""
     if env.dry_run:
         return dict(env.counters)
     loader = _Loader(spec, env)
-    after = 0
+    after, size = 0, FIRST_CHUNK
     running: Started | None = None  # the chunk the pool is writing
     waiting: list[WriteIntent] = []  # intents that waited in the chunk settled last
     with _quick_switching(), ThreadPoolExecutor(max(1, env.onec_pool), thread_name_prefix="onec") as pool:
-        while fresh := env.staging.pending_intents(spec.key, "onec", after_id=after, limit=CHUNK):
-            after = fresh[-1].id
+        while fresh := env.staging.pending_intents(spec.key, "onec", after_id=after, limit=size):
+            after, size = fresh[-1].id, min(CHUNK, 2 * size)
             started = loader.start(pool, waiting + fresh, final=False)
             waiting = loader.settle(running) if running is not None else []
             running = started
