@@ -1,6 +1,7 @@
-"""Every HTTP request of the two measured clients, seen through what the clients take from outside: their
-per-thread Session (``session_factory``) and the Bitrix24 limiter (``limiter``). Nothing of theirs is
-patched; each answer is decoded here once and handed to the client as it is."""
+"""Every HTTP request of the two measured clients, seen through what the clients take from outside: the
+Bitrix24 client's per-thread Session (``session_factory``) and limiter (``limiter``), whose answers are
+decoded here once and handed to the client as they are; the 1C client's ``observer``, told of each answer
+it decoded. Nothing of theirs is patched."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import requests
 
 from bench.measure import CrmEvent
 from crm1c.clients.bitrix24 import is_read_method
+from crm1c.clients.onec import Answer
 from crm1c.clients.ratelimit import RateLimiter
 from crm1c.clients.transport import environment_session
 
@@ -96,9 +98,23 @@ class Recorder:
         """The Bitrix24 client's ``session_factory``."""
         return partial(RecordingSession, base_url, self._crm_request)
 
-    def onec_sessions(self, base_url: str) -> Callable[[], requests.Session]:
-        """The 1C client's ``session_factory``."""
-        return partial(RecordingSession, base_url, self._onec_request)
+    def onec_observer(self, answer: Answer) -> None:
+        """The 1C client's ``observer``: counts by verb, rows and seconds; errors by name."""
+        if answer.status == 0:
+            self._count_onec(f"error_{answer.error}")
+            return
+        if answer.status >= 400:
+            self._count_onec(f"error_http_{answer.status}")
+            return
+        body = answer.body
+        rows = len(body["value"]) if isinstance(body, dict) and isinstance(body.get("value"), list) else 0
+        if self.trace:
+            what = unquote(urlsplit(answer.url).path.rsplit("/", 1)[-1])
+            log.info("1C %s %s rows=%d http=%.3f", answer.verb, what, rows, answer.seconds)
+        with self._lock:
+            self.onec[answer.verb] += 1
+            self.onec["rows"] += rows
+            self.onec_time[answer.verb] += answer.seconds
 
     def onec_snapshot(self) -> tuple[dict, dict]:
         with self._lock:
@@ -153,33 +169,6 @@ class Recorder:
                 server,
             )
         return DecodedResponse(resp, body)
-
-    def _onec_request(
-        self, verb: str, url: str, payload: Any, send: Callable[[], requests.Response]
-    ) -> requests.Response:
-        t0 = time.perf_counter()
-        try:
-            resp = send()
-        except requests.RequestException as exc:
-            self._count_onec(f"error_{type(exc).__name__}")
-            raise
-        if resp.status_code >= 400:
-            self._count_onec(f"error_http_{resp.status_code}")
-            return resp
-        decoded, body = _decode(resp)
-        if resp.content and not decoded:
-            self._count_onec("error_not_json")
-            return resp
-        dt = time.perf_counter() - t0
-        rows = len(body["value"]) if isinstance(body, dict) and isinstance(body.get("value"), list) else 0
-        if self.trace:
-            what = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-            log.info("1C %s %s rows=%d http=%.3f", verb, what, rows, dt)
-        with self._lock:
-            self.onec[verb] += 1
-            self.onec["rows"] += rows
-            self.onec_time[verb] += dt
-        return DecodedResponse(resp, body) if decoded else resp
 
     def _count_onec(self, name: str) -> None:
         with self._lock:

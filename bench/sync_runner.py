@@ -154,7 +154,7 @@ class SyncRunner:
             verify=self.ca,
             retry=self.retry,
             timeout=60,
-            session_factory=recorder.onec_sessions(self.onec_url) if recorder else None,
+            observer=recorder.onec_observer if recorder else None,
         )
         return crm, onec
 

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 
 import pytest
 
-from crm1c.clients.errors import AuthError, NotFound, PeriodClosed, PreconditionFailed
+from crm1c.clients.errors import (
+    AuthError,
+    NotFound,
+    OutcomeUnknown,
+    PeriodClosed,
+    PreconditionFailed,
+    RetryableError,
+)
 from crm1c.clients.odata_filter import F, datetime, guid
-from crm1c.clients.onec import OneCClient
+from crm1c.clients.onec import Answer, OneCClient, _json_or_none
 from crm1c.clients.retry import RetryPolicy
 from tests.clients.contour_env import start
 
@@ -146,3 +154,47 @@ def test_post_and_unpost_in_an_open_period(onec):
     assert onec.get(SALES, ref, select=["Posted"])["Posted"] is False
     onec.post_document(SALES, ref)
     assert onec.get(SALES, ref, select=["Posted"])["Posted"] is True
+
+
+def test_a_refused_connection_is_retryable_and_proven_not_sent(contour):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = OneCClient(
+        f"https://127.0.0.1:{port}/odata/standard.odata/", "Интеграция", "contour",
+        verify=str(contour.ca_file), retry=RetryPolicy(max_attempts=1),
+    )  # fmt: skip
+    with pytest.raises(RetryableError) as info:
+        client.create(COUNTERPARTIES, {"Description": "никуда"})
+    assert info.value.not_applied and info.value.code == "NewConnectionError"
+
+
+def test_a_write_whose_answer_never_comes_is_an_unknown_outcome(onec, contour):
+    contour.knobs("onec", fault_timeout_rate=1.0, fault_timeout_s=1.0)
+    client = OneCClient(
+        contour.onec_url, "Интеграция", "contour", verify=str(contour.ca_file), timeout=0.3,
+        retry=RetryPolicy(max_attempts=1),
+    )  # fmt: skip
+    try:
+        with pytest.raises(OutcomeUnknown):
+            client.create(COUNTERPARTIES, {"Description": "ответ потерян"})
+    finally:
+        contour.knobs("onec", fault_timeout_rate=0.0)
+
+
+def test_every_answer_is_shown_to_the_observer(contour):
+    answers: list[Answer] = []
+    client = OneCClient(
+        contour.onec_url, "Интеграция", "contour", verify=str(contour.ca_file), observer=answers.append
+    )
+    rows = client.list_all(COUNTERPARTIES, select=["Ref_Key"])
+    with pytest.raises(NotFound):
+        client.get(COUNTERPARTIES, "00000000-0000-0000-0000-00000000abcd")
+    (listed, missing) = answers
+    assert (listed.verb, listed.status, listed.body["value"]) == ("GET", 200, rows)
+    assert missing.status == 404 and missing.seconds > 0 and missing.error is None
+
+
+def test_an_answer_with_a_byte_order_mark_is_json():
+    assert _json_or_none('\ufeff{"value": [1]}'.encode()) == {"value": [1]}
+    assert _json_or_none(b"") is None and _json_or_none(b"<html>") is None

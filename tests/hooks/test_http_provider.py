@@ -4,10 +4,12 @@ base URL and Session from HttpHook, with our rules on top; every request still g
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 import requests
 import tenacity
+import urllib3
 from airflow.providers.http.hooks.http import HttpHook
 from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
 
@@ -102,19 +104,40 @@ def test_onec_session_carries_utf8_basic_auth(onec):
     assert "секрет-1" not in repr(session.auth)
 
 
-def test_client_requests_use_the_hooks_session(bitrix, onec, sent):
+def test_client_requests_use_the_hooks_session(bitrix, sent):
     b24 = bitrix(proxies={"https": PROXY}, ca_bundle=CA).get_client()
     b24.call("crm.company.list", {"start": -1})
-    one_c = onec(proxies={"https": PROXY}).get_client()
-    one_c.list_all("Catalog_Контрагенты", select=["Ref_Key"])
-    (b24_session, b24_request, b24_kwargs), (onec_session, onec_request, onec_kwargs) = sent
+    ((b24_session, b24_request, b24_kwargs),) = sent
     assert b24_request.url == f"https://portal.example.ru/rest/1/{TOKEN}/crm.company.list.json"
     assert b24_session.proxies["https"] == PROXY and b24_kwargs["verify"] == CA
     assert "Authorization" not in b24_request.headers
-    assert onec_request.url.startswith("https://1c.example.ru:8443/accounting/odata/standard.odata/")
-    assert onec_session.proxies["https"] == PROXY and onec_kwargs["verify"] is True
-    assert onec_request.headers["Authorization"] == basic_auth_header("Интеграция", "секрет-1")
-    assert not any(k.lower() == "1c_odata-dataloadmode" for k in onec_request.headers)
+
+
+def test_onec_requests_go_through_the_pool_of_the_hooks_session(onec, monkeypatch, tmp_path):
+    """The 1C client sends straight through the connection pool the hook's Session would use: its proxy,
+    its TLS verification (always on; the connection's CA bundle), its keep-alive socket options."""
+    sent: list[tuple[urllib3.HTTPConnectionPool, str, str, dict]] = []
+
+    def urlopen(pool, method, url, **kwargs):
+        sent.append((pool, method, url, kwargs))
+        return urllib3.HTTPResponse(body=json.dumps({"value": []}).encode(), status=200)
+
+    monkeypatch.setattr(urllib3.HTTPConnectionPool, "urlopen", urlopen)
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    onec(proxies={"https": PROXY}).get_client().list_all("Catalog_Контрагенты", select=["Ref_Key"])
+    ca = tmp_path / "corp-ca.pem"
+    ca.write_text("a CA bundle (read when a connection opens)")
+    onec("onec_ca", ca_bundle=str(ca)).get_client().list_all("Catalog_Контрагенты", select=["Ref_Key"])
+    (proxied, method, url, kwargs), (own_ca, *_rest) = sent
+    assert method == "GET" and url.startswith("/accounting/odata/standard.odata/Catalog_")
+    assert (proxied.host, proxied.port) == ("1c.example.ru", 8443)
+    assert proxied.proxy is not None and proxied.proxy.url == PROXY
+    assert proxied.cert_reqs == "CERT_REQUIRED" and own_ca.ca_certs == str(ca)
+    assert any(opt[1] == socket.SO_KEEPALIVE for opt in own_ca.conn_kw["socket_options"])
+    assert kwargs["headers"]["Authorization"] == basic_auth_header("Интеграция", "секрет-1")
+    assert kwargs["retries"] is False and kwargs["redirect"] is False
+    assert not any(k.lower() == "1c_odata-dataloadmode" for k in kwargs["headers"])
 
 
 def test_environment_proxies_are_read_once_and_the_connections_win(bitrix, monkeypatch):

@@ -3,7 +3,8 @@
 Basic auth is built here with UTF-8 (Cyrillic logins; ``requests`` would use latin-1). Every request
 carries ``$format=json``. The ``1C_OData-DataLoadMode`` header is never sent: it would bypass the BSP
 change-prohibition date. Filters are :mod:`crm1c.clients.odata_filter` expressions only. Thread-safe
-(one ``requests.Session`` per thread), so the engine may run a small pool of parallel writes.
+(one ``requests.Session`` per thread, whose connection pool the requests go through directly:
+:class:`~crm1c.clients.transport.DirectPool`), so the engine may run a small pool of parallel writes.
 
 Usage::
 
@@ -21,9 +22,11 @@ import datetime as dt
 import json
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -39,7 +42,14 @@ from crm1c.clients.onec_errors import SYSTEM, map_error
 from crm1c.clients.protected import check_onec_write
 from crm1c.clients.retry import RetryPolicy
 from crm1c.clients.stats import ClientStats
-from crm1c.clients.transport import ThreadSessions, environment_session, register_secret, transport_error
+from crm1c.clients.transport import (
+    TRANSPORT_ERRORS,
+    DirectPool,
+    ThreadSessions,
+    environment_session,
+    register_secret,
+    transport_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +79,22 @@ class Utf8BasicAuth(AuthBase):
         return "Utf8BasicAuth(***)"
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What :attr:`OneCClient.observer` is told of each request: its HTTP status (0: no answer, ``error`` says
+    why) and body (the decoded JSON; None when empty or not JSON)."""
+
+    verb: str
+    url: str
+    seconds: float
+    status: int
+    body: Any = None
+    error: str | None = None
+
+
 class OneCClient:
-    """1C OData client. ``verify`` is True or a CA bundle path; disabling TLS verification is not possible."""
+    """1C OData client. ``verify`` is True or a CA bundle path; disabling TLS verification is not possible.
+    ``observer`` (benchmarks, metrics) is called with an :class:`Answer` after every request."""
 
     def __init__(
         self,
@@ -83,6 +107,7 @@ class OneCClient:
         retry: RetryPolicy | None = None,
         conn_id: str | None = None,
         session_factory: Callable[[], requests.Session] | None = None,
+        observer: Callable[[Answer], None] | None = None,
     ) -> None:
         if verify is False:
             raise ValueError("TLS verification cannot be disabled; pass a CA bundle path instead")
@@ -90,12 +115,15 @@ class OneCClient:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.user = user
         self._auth = Utf8BasicAuth(user, password)
+        self._auth_header = basic_auth_header(user, password)
         self.verify = verify
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.conn_id = conn_id
         self.stats = ClientStats()
+        self.observer = observer
         self._sessions = ThreadSessions(session_factory or partial(environment_session, self.base_url))
+        self._local = threading.local()
 
     def __repr__(self) -> str:
         return f"OneCClient(base_url={self.base_url!r}, user={self.user!r}, password=***)"
@@ -140,6 +168,14 @@ class OneCClient:
         return params
 
     # -- the choke point --------------------------------------------------------------------------
+    def _connection(self) -> tuple[requests.Session, DirectPool | None]:
+        """This thread's Session and its direct path (None: the Session sends)."""
+        session, local = self._sessions.get(), self._local
+        if getattr(local, "session", None) is not session:
+            local.direct = DirectPool.of(session, self.base_url, self.verify)
+            local.session = session
+        return session, local.direct
+
     def _attempt(self, verb: str, url: str, what: str, body: Any = None, headers: dict | None = None) -> Any:
         """One HTTP request; returns the decoded JSON (None for an empty body). No retries here."""
         headers = {"Accept": "application/json", **(headers or {})}
@@ -150,38 +186,49 @@ class OneCClient:
             data = json.dumps(_wire(body), ensure_ascii=False).encode("utf-8")
             headers["Content-Type"] = "application/json; charset=utf-8"
         self.stats.incr("requests")
+        session, direct = self._connection()
         started = time.monotonic()
         failure: ExternalSystemError | None = None
         try:
-            resp = self._sessions.get().request(
-                verb,
-                url,
-                data=data,
-                headers=headers,
-                auth=self._auth,
-                timeout=self.timeout,
-                verify=None if self.verify is True else self.verify,  # True: the session's (environment)
-            )
-        except requests.RequestException as exc:
+            if direct is not None:
+                headers["Authorization"] = self._auth_header
+                status, content = direct.send(verb, url, data, headers, self.timeout)
+            else:
+                resp = session.request(
+                    verb,
+                    url,
+                    data=data,
+                    headers=headers,
+                    auth=self._auth,
+                    timeout=self.timeout,
+                    verify=None if self.verify is True else self.verify,  # True: the session's (environment)
+                )
+                status, content = resp.status_code, resp.content
+        except TRANSPORT_ERRORS as exc:
             failure = transport_error(exc, SYSTEM, what)
+        seconds = time.monotonic() - started
         if failure is not None:  # raised outside the except block: no chained original
             self.stats.incr("transport_errors")
+            if self.observer is not None:
+                self.observer(Answer(verb, url, seconds, 0, error=failure.code))
             raise failure
-        log.debug("%s -> HTTP %s in %.3fs", what, resp.status_code, time.monotonic() - started)
-        return self._decode(resp, what)
+        log.debug("%s -> HTTP %s in %.3fs", what, status, seconds)
+        answer = _json_or_none(content)
+        if self.observer is not None:
+            self.observer(Answer(verb, url, seconds, status, answer))
+        return self._decode(status, content, answer, what)
 
-    def _decode(self, resp: requests.Response, what: str) -> Any:
-        if resp.status_code >= 400:
-            self.stats.incr(f"http_{resp.status_code}")
-            raise map_error(resp.status_code, _json_or_none(resp), what=what, conn_id=self.conn_id)
-        if not resp.content:
+    def _decode(self, status: int, content: bytes, body: Any, what: str) -> Any:
+        if status >= 400:
+            self.stats.incr(f"http_{status}")
+            raise map_error(status, body, what=what, conn_id=self.conn_id)
+        if not content:
             return None
-        body = _json_or_none(resp)
         if body is None:
-            text = resp.text.strip()
+            text = content.decode("utf-8-sig", "replace").strip()
             if re.fullmatch(r"\d+", text):  # $count answers a bare number
                 return int(text)
-            raise RetryableError(f"{what}: answer is not JSON", system=SYSTEM, status=resp.status_code)
+            raise RetryableError(f"{what}: answer is not JSON", system=SYSTEM, status=status)
         return body
 
     def _request(self, verb: str, url: str, what: str, body: Any = None, headers: dict | None = None) -> Any:
@@ -342,8 +389,11 @@ def _wire(value: Any) -> Any:
     return value
 
 
-def _json_or_none(resp: requests.Response) -> Any:
+def _json_or_none(content: bytes) -> Any:
+    """The JSON of an answer (UTF-8, with or without the BOM 1C may put first); None when it is not JSON."""
+    if not content:
+        return None
     try:
-        return resp.json()
+        return json.loads(content.decode("utf-8-sig"))
     except ValueError:
         return None

@@ -1,4 +1,5 @@
-"""HTTP plumbing shared by both clients: per-thread sessions, secret scrubbing, transport-error mapping.
+"""HTTP plumbing shared by both clients: per-thread sessions, the direct path through a Session's connection
+pool, secret scrubbing, transport-error mapping.
 
 Secrets (the Bitrix webhook token lives in the URL path) are registered with :func:`register_secret`;
 :class:`ScrubFilter` then removes them from every record of the ``urllib3``/``requests`` loggers, and
@@ -13,6 +14,8 @@ import threading
 from collections.abc import Callable
 
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from crm1c.clients.errors import ExternalSystemError, RetryableError
@@ -21,6 +24,7 @@ MASK = "***"
 _SECRETS: set[str] = set()
 _SECRETS_LOCK = threading.Lock()
 _CERT_FAILURE = re.compile(r"certificate verify failed|CERTIFICATE_VERIFY_FAILED|hostname .*mismatch", re.I)
+_SSL_ERRORS = requests.exceptions.SSLError | urllib3.exceptions.SSLError
 _LOGGERS = ("urllib3", "urllib3.connectionpool", "urllib3.util.retry", "requests")
 
 
@@ -104,9 +108,63 @@ class ThreadSessions:
         self._local = threading.local()
 
 
+class DirectPool:
+    """Requests to one base URL sent straight through the urllib3 connection pool that a Session's adapter
+    would use for it — the same pool, TLS verification, client certificate, proxy and socket options — without
+    the Session's per-request work (settings merge, URL re-quoting, cookies, hooks, response wrapping): half
+    the CPU of a small request, which bounds how many writes a pool of threads can make. Thread-safe.
+
+    ``headers`` are the Session's (User-Agent, Accept-Encoding, …); the caller adds its own, auth included.
+    """
+
+    def __init__(self, pool: urllib3.HTTPConnectionPool, origin: str, headers: dict[str, str]) -> None:
+        self.pool, self.origin, self.headers = pool, origin, headers
+
+    @classmethod
+    def of(cls, session: requests.Session, base_url: str, verify: str | bool) -> DirectPool | None:
+        """The direct path of ``session`` for ``base_url`` (``verify`` True: the session's own); None when the
+        Session must make the requests itself: its ``request`` is overridden or its adapter is not urllib3's
+        (a test double, a custom transport), or a plain-http proxy needs absolute URLs."""
+        if type(session).request is not requests.Session.request:
+            return None
+        adapter = session.get_adapter(base_url)
+        if not isinstance(adapter, HTTPAdapter):
+            return None
+        chosen = (True if session.verify is None else session.verify) if verify is True else verify
+        prepared = session.prepare_request(requests.Request("GET", base_url))
+        pool = adapter.get_connection_with_tls_context(prepared, chosen, session.proxies, session.cert)
+        if not isinstance(pool, urllib3.HTTPConnectionPool):
+            return None
+        adapter.cert_verify(pool, base_url, chosen, session.cert)
+        if pool.scheme == "http" and getattr(pool, "proxy", None) is not None:
+            return None
+        split = urllib3.util.parse_url(base_url)
+        origin = f"{split.scheme}://{split.netloc}"
+        return cls(pool, origin, {str(k): str(v) for k, v in session.headers.items()})
+
+    def send(
+        self, verb: str, url: str, body: bytes | None, headers: dict[str, str], timeout: float
+    ) -> tuple[int, bytes]:
+        """One request (no retries, no redirects) for ``url`` under the base URL; (status, body)."""
+        if not url.startswith(self.origin + "/"):
+            raise ValueError("the direct path sends only under its base URL")
+        answer = self.pool.urlopen(
+            verb,
+            url[len(self.origin) :],
+            body=body,
+            headers=self.headers | headers,
+            retries=False,
+            redirect=False,
+            assert_same_host=False,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            preload_content=True,
+        )
+        return answer.status, answer.data
+
+
 def _proves_not_sent(exc: BaseException) -> bool:
     """True when the request never reached the server (connection could not be opened)."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
+    if isinstance(exc, requests.exceptions.ConnectTimeout | _SSL_ERRORS):
         return True
     seen: set[int] = set()
     cur: BaseException | None = exc
@@ -122,15 +180,22 @@ def _proves_not_sent(exc: BaseException) -> bool:
     return False
 
 
-def transport_error(exc: requests.RequestException, system: str, what: str) -> ExternalSystemError:
-    """Map a ``requests`` exception to a scrubbed error (``not_applied`` when the request was never sent).
+#: What a request can raise below the HTTP answer, through a Session or the direct path.
+TRANSPORT_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError)
+
+
+def transport_error(
+    exc: requests.RequestException | urllib3.exceptions.HTTPError, system: str, what: str
+) -> ExternalSystemError:
+    """Map a ``requests`` or ``urllib3`` exception to a scrubbed error (``not_applied`` when the request was
+    never sent).
 
     Certificate failures are fatal (a configuration or security problem, never retried); everything else is a
     :class:`RetryableError`. The original exception is not chained (its text holds the URL): callers raise the
     result outside the ``except`` block so that no ``__context__`` keeps it either.
     """
     detail = scrub(str(exc))
-    if isinstance(exc, requests.exceptions.SSLError) and _CERT_FAILURE.search(detail):
+    if isinstance(exc, _SSL_ERRORS) and _CERT_FAILURE.search(detail):
         return ExternalSystemError(
             f"{what}: TLS certificate verification failed ({detail}); check the CA bundle (ca_bundle) of the "
             "connection and the server certificate",
