@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from crm1c.domain.money.documents import DealDocument, DocumentKind, OnecItem, deal_document
 from crm1c.domain.money.numbers import kopecks
+from crm1c.domain.money.units import load_unit_table
 from crm1c.domain.money.vat import VatTable, load_vat_table
 from tests.domain.money_strategies import deals
 from tests.domain.strategies import THOROUGH
@@ -24,6 +25,7 @@ GOODS = OnecItem("g-1", is_service=False, unit_code="796", unit_key="u-796")
 SERVICE = OnecItem("s-1", is_service=True, unit_code="356", unit_key="u-356")
 ITEMS = {"1": GOODS, "2": SERVICE}
 VAT = load_vat_table()
+UNITS = load_unit_table()
 
 
 def row(price: str, quantity: Any = "1", tax: Any = 20, included: str = "Y", **extra: Any) -> dict[str, Any]:
@@ -36,7 +38,7 @@ def row(price: str, quantity: Any = "1", tax: Any = 20, included: str = "Y", **e
 
 
 def convert(rows: list[dict[str, Any]], kind: DocumentKind = "invoice", on: date = Y2025) -> DealDocument:
-    result = deal_document("42", rows, kind, on, ITEMS.get, VAT)
+    result = deal_document("42", rows, kind, on, ITEMS.get, VAT, UNITS)
     assert result.issues == ()
     assert result.document is not None
     return result.document
@@ -149,7 +151,7 @@ def test_rate_by_the_document_date() -> None:
 
 
 def test_22_on_a_2025_date_holds_the_deal() -> None:
-    result = deal_document("42", [row("122", tax=22)], "invoice", Y2025, ITEMS.get, VAT)
+    result = deal_document("42", [row("122", tax=22)], "invoice", Y2025, ITEMS.get, VAT, UNITS)
     [issue] = result.issues
     assert result.document is None
     assert issue.code == "vat_rate_not_in_force"
@@ -158,18 +160,37 @@ def test_22_on_a_2025_date_holds_the_deal() -> None:
 
 def test_item_not_synced_is_a_reason() -> None:
     result = deal_document("42", [row("1"), row("2", PRODUCT_ID="77", PRODUCT_NAME="Клей")], "sale", Y2025,
-                           ITEMS.get, VAT)  # fmt: skip
+                           ITEMS.get, VAT, UNITS)  # fmt: skip
     [issue] = result.issues
     assert (issue.field, issue.code) == ("rows.2.PRODUCT_ID", "item_not_synced")
     assert issue.reason_ru.startswith("Сделка 42, строка 2 («Клей», товар 77): товар не связан")
     assert issue.reason_en.startswith("Deal 42, row 2 ('Клей', product 77): the product is not linked")
 
 
+def test_a_unit_not_in_units_yaml_holds_the_deal() -> None:
+    """units.yaml's promise: a unit it does not list is not guessed — the row is held with a reason."""
+    rows = [row("1"), row("2", MEASURE_CODE=999, PRODUCT_NAME="Клей")]
+    result = deal_document("42", rows, "invoice", Y2025, ITEMS.get, VAT, UNITS)
+    [issue], where = result.issues, "Сделка 42, строка 2 («Клей», товар 1)"
+    assert result.document is None
+    assert (issue.field, issue.code) == ("rows.2.MEASURE_CODE", "unit_unknown")
+    assert issue.reason_ru.startswith(f"{where}: единица строки MEASURE_CODE 999 (ОКЕИ 999) не задана")
+    assert "units.yaml" in issue.reason_ru and "(ОКЕИ 999)" in issue.reason_en
+    item = {"1": OnecItem("x-1", False, "999", "u-999")}.get  # the 1C item's unit does not make it known
+    alone = [row("1", MEASURE_CODE="999")]
+    assert [i.code for i in deal_document("42", alone, "sale", Y2025, item, VAT, UNITS).issues] == [
+        "unit_unknown"
+    ]
+    listed = UNITS.model_copy(update={"units": UNITS.units | {"999": UNITS.units["796"]}})
+    doc = deal_document("42", alone, "sale", Y2025, item, VAT, listed).document  # once listed, it goes
+    assert doc is not None and doc.rows[0].unit_code == "999"
+
+
 def test_unit_mismatch_and_padding() -> None:
-    result = deal_document("42", [row("1", MEASURE_CODE=166)], "sale", Y2025, ITEMS.get, VAT)
+    result = deal_document("42", [row("1", MEASURE_CODE=166)], "sale", Y2025, ITEMS.get, VAT, UNITS)
     assert [i.code for i in result.issues] == ["unit_mismatch"]
     item = OnecItem("m-1", False, "006", "u-006")
-    doc = deal_document("42", [row("1", MEASURE_CODE=6)], "sale", Y2025, {"1": item}.get, VAT).document
+    doc = deal_document("42", [row("1", MEASURE_CODE=6)], "sale", Y2025, {"1": item}.get, VAT, UNITS).document
     assert doc is not None and doc.rows[0].unit_code == "006"
 
 
@@ -187,14 +208,14 @@ def test_unit_mismatch_and_padding() -> None:
     ],
 )
 def test_bad_rows_are_reasons(change: dict[str, Any], code: str) -> None:
-    result = deal_document("42", [row("120") | change], "invoice", Y2025, ITEMS.get, VAT)
+    result = deal_document("42", [row("120") | change], "invoice", Y2025, ITEMS.get, VAT, UNITS)
     assert result.document is None
     assert [i.code for i in result.issues] == [code]
     assert result.issues[0].reason_en.startswith("Deal 42, row 1")
 
 
 def test_deal_without_rows() -> None:
-    assert [i.code for i in deal_document("42", [], "invoice", Y2025, ITEMS.get, VAT).issues] == [
+    assert [i.code for i in deal_document("42", [], "invoice", Y2025, ITEMS.get, VAT, UNITS).issues] == [
         "deal_no_rows"
     ]
 
@@ -255,7 +276,7 @@ def _closed_form_bound(doc: DealDocument, rows: list[dict[str, Any]], vat: VatTa
 @given(deals(), st.sampled_from(["invoice", "sale"]))
 def test_any_deal_converts_and_adds_up(deal: Any, kind: DocumentKind) -> None:
     on, rows, items = deal
-    result = deal_document("7", rows, kind, on, items.get, VAT)
+    result = deal_document("7", rows, kind, on, items.get, VAT, UNITS)
     assert result.issues == () and result.document is not None
     doc = result.document
     _no_floats(doc)

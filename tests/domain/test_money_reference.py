@@ -39,6 +39,17 @@ def test_unit_names_are_data() -> None:
         units.unit("999")
 
 
+def test_the_contour_seeds_only_listed_units() -> None:
+    """The sync holds a deal row whose unit units.yaml does not list: the test contour's seed (its Bitrix24
+    measures, the products of the demo and scale profiles) uses only listed ones."""
+    from contour import profiles
+    from contour.bitrix.catalog_data import MEASURES
+
+    seeded = {code for _id, code, *_names in MEASURES}
+    seeded |= {p.okei for data in (profiles.demo(), profiles.scale(24)) for p in data.products}
+    assert seeded and seeded <= set(load_unit_table().units)
+
+
 def test_unit_keys_keep_leading_zeros() -> None:
     with pytest.raises(ReferenceDataError) as err:
         parse("version: 1\nunits:\n  6: {name: м, full_name: Метр}\n", UnitTable, "units.yaml")

@@ -21,6 +21,7 @@ from contour.profiles import inn10
 from crm1c.clients.bitrix24 import Bitrix24Client
 from crm1c.clients.bitrix24_batch import BatchResult
 from crm1c.clients.odata_filter import F, guid
+from crm1c.domain.deal_payment import label
 from crm1c.domain.sales_document import record_id
 from crm1c.staging import Staging
 from crm1c.staging.schema import write_intent, xref
@@ -251,6 +252,193 @@ def test_a_lost_deal_marks_its_unposted_documents_for_deletion(
 KIND_SET = {v: k for k, v in KIND.items()}
 
 
+def tagged(onec: Any, deal_id: str) -> list[dict]:
+    """Every document crm1c made for the deal in 1C, deletion-marked ones too."""
+    tag = f"crm1c:deal:{deal_id}"
+    return [
+        doc
+        for entity_set in (INVOICES, SALES)
+        for page in onec.list(entity_set)
+        for doc in page
+        if tag in str(doc.get("Комментарий") or "").split()
+    ]
+
+
+def lose_a_deal(staging: Staging, crm: Any, onec: Any, by_hand: str | None = None) -> tuple[str, dict]:
+    """The chain and a documents run; then a won deal (an invoice and a sale) is lost and a run marks its
+    documents for deletion — the one of kind ``by_hand`` the accountant marked in 1C before. Returns the
+    deal and its documents by kind, as marked."""
+    prepare(staging, crm, onec)
+    sync(staging, crm, onec)
+    docs = documents(onec)
+    deal_id = next(d for d, kind in docs if kind == "invoice" and (d, "sale") in docs)
+    assert deal(crm, deal_id)["STAGE_ID"] == "WON"
+    if by_hand is not None:
+        doc = docs[(deal_id, by_hand)]
+        onec.mark_deleted(KIND_SET[by_hand], doc["Ref_Key"], doc["DataVersion"])
+        sync(staging, crm, onec)  # the deal is live: 1C's mark stands, and nothing is held
+        assert held_reason(staging, deal_id, by_hand) is None
+    crm.call("crm.deal.update", {"id": deal_id, "fields": {"STAGE_ID": "LOSE"}}, write=True)
+    sync(staging, crm, onec)
+    marked = {kind: onec.get(KIND_SET[kind], docs[(deal_id, kind)]["Ref_Key"]) for kind in KIND_SET}
+    marked = {kind: {k: v for k, v in doc.items() if k != "odata.metadata"} for kind, doc in marked.items()}
+    assert all(doc["DeletionMark"] for doc in marked.values()), "setup: the lost deal's documents are marked"
+    for kind, doc in marked.items():  # crm1c's mark says so in the document; the accountant's does not
+        assert doc["Комментарий"] == f"crm1c:deal:{deal_id}" + ("" if kind == by_hand else " crm1c:cancelled")
+    return deal_id, marked
+
+
+def reopen(crm: Any, deal_id: str) -> None:
+    """The manager takes the lost deal up again (won), with one more of each row: its terms change."""
+    crm.call("crm.deal.update", {"id": deal_id, "fields": {"STAGE_ID": "WON"}}, write=True)
+    more_of_each_row(crm, deal_id, 1)
+
+
+def by_kind(onec: Any, deal_id: str) -> dict[str, dict]:
+    """The deal's documents in 1C by kind, deletion-marked ones too; a second one of a kind fails the test."""
+    found: dict[str, dict] = {}
+    for doc in tagged(onec, deal_id):
+        kind = "sale" if "Услуги" in doc else "invoice"
+        assert kind not in found, f"two {kind} documents for deal {deal_id}"
+        found[kind] = doc
+    return found
+
+
+def held_reason(staging: Staging, deal_id: str, kind: str) -> str | None:
+    held = {q.external_id: q for q in staging.open_quarantine("invoice")}
+    found = held.get(f"{deal_id}:{kind}")
+    return found.reason_ru if found is not None else None
+
+
+def test_a_lost_deal_reopened_gets_its_documents_back_with_its_current_terms(
+    demo_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(demo_contour)
+    deal_id, marked = lose_a_deal(sqlite_staging, crm, onec)
+    reopen(crm, deal_id)
+    before = onec_writes(demo_contour)
+
+    sync(sqlite_staging, crm, onec)
+
+    assert onec_writes(demo_contour) - before == 2, "one write restores and updates each document"
+    docs = by_kind(onec, deal_id)  # the same documents: never a second one
+    for kind, doc in docs.items():
+        assert (doc["Ref_Key"], doc["Number"]) == (marked[kind]["Ref_Key"], marked[kind]["Number"])
+        assert doc["DeletionMark"] is False and not doc["Posted"]
+        assert doc["Комментарий"] == f"crm1c:deal:{deal_id}", "the cancellation's word is taken off"
+        assert cents(doc["СуммаДокумента"]) != cents(marked[kind]["СуммаДокумента"]), "the deal's rows now"
+        check_rows(doc)
+        if doc["СуммаВключаетНДС"] and deal(crm, deal_id)["CURRENCY_ID"] == "RUB":
+            assert cents(doc["СуммаДокумента"]) == cents(deal(crm, deal_id)["OPPORTUNITY"])
+        assert held_reason(sqlite_staging, deal_id, kind) is None
+    assert docs["sale"]["СчетНаОплатуПокупателю_Key"] == docs["invoice"]["Ref_Key"]
+    assert pending_intents_total(sqlite_staging) == 0
+    before = onec_writes(demo_contour)
+    sync(sqlite_staging, crm, onec)
+    assert onec_writes(demo_contour) == before, "a second run wrote to 1C"
+
+    payments = ("extract_onec", "extract_crm", "plan", "load_crm", "publish")
+    run_sync(sqlite_staging, crm, onec, ref=entity("payments"), steps=payments)
+    named = deal(crm, deal_id)["UF_CRM_1C_DOCUMENT"]
+    assert named == f"{label(INVOICES, docs['invoice'])}; {label(SALES, docs['sale'])}", "the deal names them"
+
+
+@pytest.mark.parametrize("fault", ["lost_answer", "before_xref_commit"])
+def test_a_deal_reopened_after_an_interrupted_cancellation_gets_its_documents_back(
+    fault: str, demo_contour: RunningContour, sqlite_staging: Staging
+):
+    """The cancellation's deletion mark reached 1C, but its run did not learn so (the answer was lost, or
+    the run died before it stored the write): the mark is still crm1c's, and the reopening restores."""
+    crm, onec = clients(demo_contour)
+    prepare(sqlite_staging, crm, onec)
+    sync(sqlite_staging, crm, onec)
+    docs = documents(onec)
+    deal_id = next(d for d, kind in docs if kind == "invoice" and (d, "sale") in docs)
+    crm.call("crm.deal.update", {"id": deal_id, "fields": {"STAGE_ID": "LOSE"}}, write=True)
+    if fault == "lost_answer":
+        demo_contour.knobs("onec", fault_lost_answer_next=2, fault_lost_answer_on="update")
+        try:
+            summary = sync(sqlite_staging, crm, onec)
+        finally:
+            demo_contour.knobs("onec", fault_lost_answer_next=0)
+        assert summary["onec_left_pending"] == 2, "setup: both marks were written, their answers lost"
+    else:
+        with pytest.raises(Killed):
+            sync(sqlite_staging, crm, onec, kill_hook=crash_at(fault))
+    sync(sqlite_staging, crm, onec)
+    marked = by_kind(onec, deal_id)
+    assert all(doc["DeletionMark"] for doc in marked.values()), "setup: both documents are marked"
+    reopen(crm, deal_id)
+
+    sync(sqlite_staging, crm, onec)
+
+    docs = by_kind(onec, deal_id)
+    assert {k: (d["Ref_Key"], d["DeletionMark"]) for k, d in docs.items()} == {
+        k: (d["Ref_Key"], False) for k, d in marked.items()
+    }
+    assert held_reason(sqlite_staging, deal_id, "invoice") is None
+    assert held_reason(sqlite_staging, deal_id, "sale") is None
+
+
+def test_a_reopened_deal_whose_document_the_accountant_marked_goes_to_the_accountant(
+    demo_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(demo_contour)
+    deal_id, marked = lose_a_deal(sqlite_staging, crm, onec, by_hand="invoice")
+    reopen(crm, deal_id)
+
+    sync(sqlite_staging, crm, onec)
+
+    docs = by_kind(onec, deal_id)
+    assert docs["invoice"] == marked["invoice"], "the accountant's mark stands, the document untouched"
+    reason = held_reason(sqlite_staging, deal_id, "invoice")
+    assert reason is not None, "the accountant does not hear of the reopened deal"
+    assert f"Сделка {deal_id}" in reason and marked["invoice"]["Number"] in reason and "не crm1c" in reason
+    assert docs["sale"]["DeletionMark"] is False, "the sale crm1c marked is restored"
+    assert held_reason(sqlite_staging, deal_id, "sale") is None
+    sync(sqlite_staging, crm, onec)
+    assert by_kind(onec, deal_id)["invoice"] == marked["invoice"], "nor on the next run"
+
+    invoice = marked["invoice"]
+    onec.mark_deleted(INVOICES, invoice["Ref_Key"], invoice["DataVersion"], mark=False)  # as the reason says
+    sync(sqlite_staging, crm, onec)
+
+    restored = by_kind(onec, deal_id)["invoice"]
+    assert restored["DeletionMark"] is False and restored["Ref_Key"] == invoice["Ref_Key"]
+    assert cents(restored["СуммаДокумента"]) != cents(invoice["СуммаДокумента"]), "updated from the deal"
+    check_rows(restored)
+    assert held_reason(sqlite_staging, deal_id, "invoice") is None
+
+
+def test_a_reopened_deal_in_a_closed_period_goes_to_the_accountant_until_it_opens(
+    demo_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(demo_contour)
+    deal_id, marked = lose_a_deal(sqlite_staging, crm, onec)
+    demo_contour.knobs("onec", prohibition_date=max(d["Date"][:10] for d in marked.values()))
+    try:
+        reopen(crm, deal_id)
+
+        sync(sqlite_staging, crm, onec)
+
+        assert by_kind(onec, deal_id) == marked, "untouched, and no second document"
+        for kind, doc in marked.items():
+            reason = held_reason(sqlite_staging, deal_id, kind)
+            assert reason is not None and "Запрещено изменять данные" in reason and doc["Number"] in reason
+
+        demo_contour.knobs("onec", prohibition_date="")  # the period opens
+        sync(sqlite_staging, crm, onec, mode="full")  # a refused write is tried again on a full run
+    finally:
+        demo_contour.knobs("onec", prohibition_date=None)
+
+    docs = by_kind(onec, deal_id)
+    assert {k: (d["Ref_Key"], d["DeletionMark"]) for k, d in docs.items()} == {
+        k: (d["Ref_Key"], False) for k, d in marked.items()
+    }
+    assert held_reason(sqlite_staging, deal_id, "invoice") is None
+    assert held_reason(sqlite_staging, deal_id, "sale") is None
+
+
 @pytest.mark.parametrize("point", KILL_POINTS)
 def test_a_crash_at_any_kill_point_leaves_no_duplicate_document(
     point: str, demo_contour: RunningContour, sqlite_staging: Staging
@@ -380,6 +568,44 @@ def test_bad_input_waits_with_a_reason_and_the_rest_goes_on(
         doc["Товары"][0]["Содержание"] == long_name or doc["Товары"][0]["Номенклатура"] == products[service]
     )
     check_rows(doc)
+
+
+def test_a_row_whose_unit_units_yaml_does_not_list_holds_its_deal_and_the_rest_goes_on(
+    demo_contour: RunningContour, sqlite_staging: Staging
+):
+    crm, onec = clients(demo_contour)
+    prepare(sqlite_staging, crm, onec)
+    company = next(c for c, _ in staging_pairs(sqlite_staging, "counterparty"))
+    product = next(p for p, _ in staging_pairs(sqlite_staging, "nomenclature"))
+    row = {"PRODUCT_ID": product, "PRICE": 1220, "QUANTITY": 1, "TAX_RATE": 22, "TAX_INCLUDED": "Y"}
+    deals = {}
+    unit = {"listed": {}, "unlisted": {"MEASURE_CODE": 715}}  # ОКЕИ 715 «пара»: not in units.yaml
+    for name, measure in unit.items():  # without MEASURE_CODE a row has its product's unit
+        fields = {"TITLE": name, "COMPANY_ID": company, "STAGE_ID": "FINAL_INVOICE"}
+        deals[name] = str(crm.call("crm.deal.add", {"fields": fields}, write=True)["result"])
+        rows = [row, row | measure | {"PRODUCT_NAME": "Перчатки"}]
+        crm.call("crm.deal.productrows.set", {"id": deals[name], "rows": rows}, write=True)
+
+    sync(sqlite_staging, crm, onec)
+
+    docs = documents(onec)
+    assert (deals["listed"], "invoice") in docs and (deals["unlisted"], "invoice") not in docs
+    assert len(docs) > 5, "the other deals are written"
+    held = {q.external_id: q for q in sqlite_staging.open_quarantine("invoice")}
+    reason = held[f"{deals['unlisted']}:invoice"]
+    assert reason.field == "rows.2.MEASURE_CODE"
+    assert reason.reason_ru.startswith(f"Сделка {deals['unlisted']}, строка 2 («Перчатки», товар {product})")
+    assert "MEASURE_CODE 715 (ОКЕИ 715) не задана в units.yaml" in reason.reason_ru
+
+    rows = crm.call("crm.deal.productrows.get", {"id": deals["unlisted"]})["result"]
+    keep = ("PRODUCT_ID", "PRICE", "QUANTITY", "TAX_RATE", "TAX_INCLUDED", "PRODUCT_NAME")
+    fixed = [{k: r[k] for k in keep} for r in rows]  # the product's unit again
+    crm.call("crm.deal.productrows.set", {"id": deals["unlisted"], "rows": fixed}, write=True)
+    sync(sqlite_staging, crm, onec)  # the manager put a listed unit: the held deal goes
+
+    assert (deals["unlisted"], "invoice") in documents(onec)
+    still = {q.external_id for q in sqlite_staging.open_quarantine("invoice")}
+    assert f"{deals['unlisted']}:invoice" not in still
 
 
 def contract_reads(contour: RunningContour) -> int:

@@ -13,7 +13,8 @@ run loses its answer (the 1C or Bitrix24 knob ``fault_lost_answer_next``).
 
 After every step: never two 1C documents for one deal and kind; a posted document, and every document
 while its period is closed, keeps its ``DataVersion`` (only the accountant's own actions change it); a
-document crm1c made is never physically deleted, and one marked for deletion is never written again.
+document crm1c made is never physically deleted, one the accountant marked for deletion is never written
+again, and one crm1c marked (a lost deal) is written again only to take the mark off when the deal reopens.
 After a run that completed (up to two more clean runs allowed when a crash or a lost answer came before):
 with the period open, each live deal has one document of each kind its stages made, every unposted one
 equals what the deal defines — recomputed here from the deal's rows with 1C's VAT rule, independently of
@@ -390,6 +391,7 @@ class MoneySync(RuleBasedStateMachine):
         self.frozen: dict[str, str] = {}  # document ref → the DataVersion only the accountant may change
         self.made: set[str] = set()  # every crm1c document ever seen in 1C (never physically deleted)
         self.marked: dict[str, str] = {}  # a deletion-marked document → its version (crm1c never writes it)
+        self.by_hand: set[str] = set()  # documents the accountant marked for deletion (they stay marked)
         self.closed = False
         self.armed: set[str] = set()  # systems whose next write of the next run loses its answer
         self.shaken = {"invoices": False, "payments": False}  # a crash or lost answer since a clean run
@@ -464,7 +466,8 @@ class MoneySync(RuleBasedStateMachine):
 
     @rule(n=st.integers(0, MAX_DEALS - 1), stage=st.sampled_from((*STAGES, "LOSE")))
     def move_stage(self, n: int, stage: str) -> None:
-        """To another stage; a lost deal may be reopened (its cancelled documents stay deletion-marked)."""
+        """To another stage; a lost deal may be reopened (crm1c restores the documents it marked; one the
+        accountant marked stays marked, and the reopened deal waits for the accountant)."""
         deal = self.deals[n % len(self.deals)]
         self.crm.call("crm.deal.update", {"id": deal.crm_id, "fields": {"STAGE_ID": stage}}, write=True)
         deal.stage, deal.lost = stage, stage == "LOSE"
@@ -512,6 +515,7 @@ class MoneySync(RuleBasedStateMachine):
             return
         if self._accountant(lambda: self.onec.mark_deleted(SET_OF[kind], doc["Ref_Key"], doc["DataVersion"])):
             seen(f"accountant marked a {kind} for deletion")
+            self.by_hand.add(doc["Ref_Key"])
 
     @rule(closed=st.booleans())
     def closed_period(self, closed: bool) -> None:
@@ -690,11 +694,18 @@ class MoneySync(RuleBasedStateMachine):
                     continue
                 if kind not in deal.kinds or (self.refused and record in refused):
                     continue
+                if record in held and held[record].field == "deleted":  # reopened; the accountant's mark
+                    seen("a reopened deal's document marked by the accountant: held")
+                    assert found and all(d["DeletionMark"] and d["Ref_Key"] in self.by_hand for d in found), (
+                        f"{record} held: {held[record].reason_en}"
+                    )
+                    continue
                 assert record not in held, f"{record} held: {held[record].reason_en}"
                 assert len(found) == 1, f"{record}: {len(found)} documents"
                 doc = found[0]
-                if doc["DeletionMark"]:
-                    continue  # marked by the accountant, or cancelled before the deal was reopened: 1C's
+                if doc["DeletionMark"]:  # only the accountant's stays: crm1c takes its own off on a reopening
+                    assert doc["Ref_Key"] in self.by_hand, f"{record}: crm1c's mark stayed, the deal is live"
+                    continue
                 check_rows(doc)
                 assert str(doc["Контрагент_Key"]) == self.party_refs[deal.company], record
                 wanted = expected_document(kind, rows, self.items)
@@ -742,6 +753,9 @@ class MoneySync(RuleBasedStateMachine):
                 if doc["DeletionMark"]:
                     version = self.marked.setdefault(doc["Ref_Key"], doc["DataVersion"])
                     assert doc["DataVersion"] == version, f"{key} {doc['Number']}: deletion-marked, rewritten"
+                elif self.marked.pop(doc["Ref_Key"], None) is not None:  # crm1c restored it: a reopened deal
+                    assert doc["Ref_Key"] not in self.by_hand, f"{key} {doc['Number']}: accountant's mark off"
+                    seen("a reopened deal's document restored")
                 if doc["Ref_Key"] in self.frozen:
                     assert doc["DataVersion"] == self.frozen[doc["Ref_Key"]], (
                         f"{key} {doc['Number']} (posted: {doc['Posted']}, period closed: {self.closed}) "
@@ -853,11 +867,14 @@ def test_a_deletion_marked_document_is_never_rewritten(machine: MoneySync) -> No
     staging — the 1C side's content hash left it out, so the staged row kept ``deleted: false`` — and the
     merge's rule «a deletion-marked document is 1C's: kept» never applied. A deal edited after the accountant
     (or crm1c, for a lost deal) had marked its unposted document rewrote the marked document's rows.
-    Fixed in crm1c/sync/invoices/records.py: the hash counts the deletion mark."""
+    Fixed in crm1c/sync/invoices/records.py: the hash counts the deletion mark. Since the reopening of lost
+    deals (crm1c/domain/sales_document.py), the document crm1c marked for the lost deal is restored with the
+    deal's rows (one write); the one the accountant marked is still never rewritten."""
     machine.two_deals((0, "PREPAYMENT_INVOICE", [TABLE]), (1, "PREPAYMENT_INVOICE", [TABLE]))
     docs = machine.documents()
     by_hand = docs[("1", "invoice")][0]
     machine.onec.mark_deleted(INVOICES, by_hand["Ref_Key"], by_hand["DataVersion"])  # the accountant
+    machine.by_hand.add(by_hand["Ref_Key"])
     machine.move_stage(1, "LOSE")
     sync_documents(machine)  # crm1c marks the lost deal's invoice
     marked = {key: machine.onec.get(INVOICES, docs[key][0]["Ref_Key"]) for key in docs}
@@ -870,12 +887,13 @@ def test_a_deletion_marked_document_is_never_rewritten(machine: MoneySync) -> No
     machine.edit_rows(1, bigger)
     summary = sync_documents(machine)
 
-    assert summary.get("onec_update", 0) == 0
-    for key, before in marked.items():
-        after = machine.onec.get(INVOICES, before["Ref_Key"])
-        assert after["DataVersion"] == before["DataVersion"], (
-            f"{key}: a deletion-marked document was rewritten"
-        )
+    assert summary.get("onec_update", 0) == 1, "the reopened deal's document only"
+    hand = machine.onec.get(INVOICES, marked[("1", "invoice")]["Ref_Key"])
+    assert hand["DataVersion"] == marked[("1", "invoice")]["DataVersion"], "the accountant's mark: rewritten"
+    restored = machine.onec.get(INVOICES, marked[("2", "invoice")]["Ref_Key"])
+    assert restored["DeletionMark"] is False
+    wanted = expected_document("invoice", machine.deal_rows(machine.deals[1]), machine.items)
+    assert actual_document("invoice", restored) == wanted, "restored with the deal's rows"
     step(machine)
 
 

@@ -9,6 +9,18 @@ write dated in a closed period, and that refusal holds the record for the accoun
 never overwritten: each differing field becomes a conflict for the accountant. A cancelled deal marks an
 unposted document for deletion (never a physical delete) and makes a posted one an item for the
 accountant. An accountant's edit in 1C of an unposted document the CRM did not change is kept.
+
+**Reopened deals.** The cancellation's deletion mark is written together with the word ``crm1c:cancelled``
+in the document's ``Комментарий`` (one write), so the document itself says the mark is crm1c's — also when
+the run that wrote it died or lost 1C's answer. The agreed base remembers that the deal was cancelled while
+its document was marked (``deal_cancelled``, whoever marked it). When such a deal is live again and its
+document still marked, the merge asks for one write on the same document (never a second one) that takes
+the mark and the word off and brings the document to the deal's terms: its rows and total, and every field
+that differs. The writer sends it only when the document, read afresh, carries crm1c's word and is
+unposted; a mark set in 1C by someone else, or a posted document, holds the deal for the accountant with a
+reason naming the deal and the document, untouched; 1C itself refuses the write in a closed period (held
+with 1C's reason, tried again on a full run). A document marked in 1C while its deal was live stays 1C's,
+as before (no reopening: nothing is written, nothing held).
 """
 
 from __future__ import annotations
@@ -28,6 +40,8 @@ Kind = Literal["invoice", "sale"]
 SYNCED = ("kind", "on", "counterparty", "currency", "includes_vat", "operation", "goods", "services", "total")
 #: The ``Комментарий`` tag of a document made from a deal (+ its ID) or from a smart invoice.
 DEAL_TAG, SMART_INVOICE_TAG = "crm1c:deal:", "crm1c:invoice:"
+#: The ``Комментарий`` word of a deletion mark crm1c set because the deal was cancelled.
+CANCELLED_TAG = "crm1c:cancelled"
 SMART_PREFIX = "SI"  # a smart invoice's record id: SI<ID>:invoice
 
 
@@ -46,6 +60,8 @@ class SalesDocument(BaseModel):
     number: str | None = None  # 1C only
     posted: bool = False  # 1C only
     deleted: bool = False
+    #: Not synced, kept in the agreed base: the deal was cancelled while its document was marked for deletion.
+    deal_cancelled: bool = False
     crm_id: str | None = None
     onec_ref: str | None = None
 
@@ -66,6 +82,28 @@ def tag_of(crm_id: str) -> str:
     if source.startswith(SMART_PREFIX):
         return f"{SMART_INVOICE_TAG}{source.removeprefix(SMART_PREFIX)}"
     return f"{DEAL_TAG}{source}"
+
+
+def source_label(crm_id: str) -> tuple[str, str]:
+    """How reasons name the source of a record, in Russian and English («Сделка 42», "CRM invoice 7")."""
+    source = crm_id.rsplit(":", 1)[0]
+    if source.startswith(SMART_PREFIX):
+        number = source.removeprefix(SMART_PREFIX)
+        return f"Счёт CRM {number}", f"CRM invoice {number}"
+    return f"Сделка {source}", f"Deal {source}"
+
+
+def cancelled_by_crm1c(comment: Any) -> bool:
+    """Whether a document's ``Комментарий`` says its deletion mark is the deal's cancellation's."""
+    return CANCELLED_TAG in str(comment or "").split()
+
+
+def with_cancelled_tag(comment: Any, cancelled: bool) -> str:
+    """``Комментарий`` with the cancellation's word added (once) or taken off; the rest kept as it is."""
+    text = str(comment or "")
+    if cancelled:
+        return text if cancelled_by_crm1c(text) else f"{text} {CANCELLED_TAG}" if text else CANCELLED_TAG
+    return " ".join(word for word in text.split(" ") if word != CANCELLED_TAG)
 
 
 def crm_id_from_comment(comment: Any, kind: str) -> str | None:
@@ -111,12 +149,15 @@ def merge(
         return OneWayMerge(crm, to_onec={f: getattr(crm, f) for f in SYNCED} | {"crm_id": crm.crm_id})
     kept = onec.model_copy(update={"crm_id": crm.crm_id})
     if crm.deleted:
-        if onec.deleted:
-            return OneWayMerge(kept)
+        if onec.deleted:  # remembered for a reopening, whoever marked it
+            return OneWayMerge(kept.model_copy(update={"deal_cancelled": True}))
         if onec.posted:
             return OneWayMerge(kept, conflicts=[Conflict("deleted", False, True, False)])
-        return OneWayMerge(kept.model_copy(update={"deleted": True}), to_onec={"deleted": True})
+        merged = kept.model_copy(update={"deleted": True, "deal_cancelled": True})
+        return OneWayMerge(merged, to_onec={"deleted": True})
     changed = [f for f in SYNCED if getattr(crm, f) != getattr(onec, f)]
+    if onec.deleted and base is not None and base.deal_cancelled:  # the cancelled deal is reopened
+        return _reopened(crm, onec, changed)
     if not changed or onec.deleted:
         return OneWayMerge(kept)
     if base is not None and all(getattr(crm, f) == getattr(base, f) for f in changed):
@@ -126,3 +167,12 @@ def merge(
         return OneWayMerge(kept, conflicts=conflicts)
     merged = crm.model_copy(update={"number": onec.number, "onec_ref": onec.onec_ref, "posted": False})
     return OneWayMerge(merged, to_onec={f: getattr(crm, f) for f in changed})
+
+
+def _reopened(crm: SalesDocument, onec: SalesDocument, changed: list[str]) -> OneWayMerge:
+    """One write that takes the deletion mark off the reopened deal's document and brings it to the deal's
+    terms: its rows and total (always: a restore is an update) and every field that differs. The writer
+    sends it only for crm1c's own mark (see the module docstring)."""
+    fields = dict.fromkeys([*changed, "goods", "services", "total"])
+    merged = crm.model_copy(update={"number": onec.number, "onec_ref": onec.onec_ref, "posted": onec.posted})
+    return OneWayMerge(merged, to_onec={f: getattr(crm, f) for f in fields} | {"deleted": False})

@@ -11,6 +11,10 @@ all ``TAX_INCLUDED = N`` → VAT on top, ``Цена`` from ``PRICE_EXCLUSIVE``; 
 from ``PRICE``. A deal with both kinds of rows is brought to *included* — ``PRICE`` is Bitrix24's
 authoritative figure, so nothing drifts — and a note says so.
 
+**Units.** A row's ``MEASURE_CODE`` must be a unit of ``include/mappings/units.yaml`` (the table is passed
+in, read by the caller) and the 1C item's unit: a unit is never guessed, a row with another one holds the
+deal with a reason naming the row and the code.
+
 **Totals.** The deal's total is Σ round(PRICE × QUANTITY), each row rounded to the kopeck as Bitrix24
 computes ``OPPORTUNITY`` from its rows (C.9a; the test contour does the same); it differs from the unrounded
 Σ PRICE × QUANTITY by at most 0.005 per row whose product is not whole kopecks. Proven bounds on
@@ -38,6 +42,7 @@ from crm1c.domain.issues import Issue, IssueError
 from crm1c.domain.money.arithmetic import HUNDRED, document_total, row_amount, row_price, vat_amount
 from crm1c.domain.money.deal_rows import DISCOUNT_PERCENT, DealRow, parse_row
 from crm1c.domain.money.numbers import ZERO, kopecks, plain
+from crm1c.domain.money.units import UnitTable, crm_measure_code
 from crm1c.domain.money.vat import VatTable
 
 DocumentKind = Literal["invoice", "sale"]
@@ -145,6 +150,7 @@ def deal_document(
     on: date,
     resolve: ItemResolver,
     vat: VatTable,
+    units: UnitTable,
 ) -> Conversion:
     """The ``kind`` document dated ``on`` for deal ``deal_id``'s product rows (see the module docstring)."""
     issues: list[Issue] = []
@@ -152,7 +158,7 @@ def deal_document(
     if not rows:
         issues.append(_deal_issue(deal_id, "rows", "deal_no_rows", "нет товаров", "has no product rows"))
     includes_vat, notes = _vat_mode(deal_id, parsed)
-    deal = _Deal(deal_id, kind, on, includes_vat, vat, notes)
+    deal = _Deal(deal_id, kind, on, includes_vat, vat, units, notes)
     lines: list[DocumentRow] = []
     for row in parsed:
         try:
@@ -173,11 +179,12 @@ class _Deal:
     on: date
     includes_vat: bool
     vat: VatTable
+    units: UnitTable
     notes: list[Issue]
 
     def line(self, row: DealRow, item: OnecItem) -> DocumentRow:
         """The complete document row of ``row`` (its ``line_number`` is set by :meth:`document`)."""
-        unit = _unit(row, item)
+        unit = _unit(row, item, self.units)
         rate = self.vat.rate_for_crm(row.tax_rate, self.on)
         if not self.includes_vat:
             _check_net_price(row, self.vat.percent(rate))
@@ -295,7 +302,17 @@ def _item(row: DealRow, resolve: ItemResolver) -> OnecItem:
     return item
 
 
-def _unit(row: DealRow, item: OnecItem) -> str | None:
+def _unit(row: DealRow, item: OnecItem, units: UnitTable) -> str | None:
+    if row.unit_code and row.unit_code not in units.units:
+        code = f"MEASURE_CODE {crm_measure_code(row.unit_code)} (ОКЕИ {row.unit_code})"
+        raise IssueError(
+            Issue(
+                "MEASURE_CODE",
+                "unit_unknown",
+                f"единица строки {code} не задана в units.yaml: единица не угадывается, добавьте её туда",
+                f"the row's unit {code} is not in units.yaml: a unit is not guessed, add it there",
+            )
+        )
     if row.unit_code and item.unit_code and row.unit_code != item.unit_code:
         raise IssueError(
             Issue(

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from crm1c.domain.issues import Issue, IssueError
 from crm1c.domain.money import currency as currencies
-from crm1c.domain.money import vat
-from crm1c.domain.money.documents import OnecItem, deal_document
+from crm1c.domain.money import units, vat
+from crm1c.domain.money.documents import DocumentKind, OnecItem, deal_document
 from crm1c.domain.product import Product
 from crm1c.domain.sales_document import SalesDocument
 from crm1c.sync.invoices.records import canonical_rows
@@ -21,12 +21,13 @@ COUNTERPARTY, NOMENCLATURE = "counterparty", "nomenclature"
 
 
 class DocumentBuilder:
-    """Builds the documents of one step; what every record needs (VAT rules, items) is read once."""
+    """Builds the documents of one step; what every record needs (VAT rules, units, items) is read once."""
 
     def __init__(self, env: SyncEnv) -> None:
         self.env = env
         self.vat = vat.load_vat_table()
         self.currencies = currencies.load_currency_table()
+        self.units: units.UnitTable = env.once("unit_table", units.load_unit_table)  # once per step
         self.items: dict[str, OnecItem | None] = {}
 
     def document(
@@ -57,7 +58,8 @@ class DocumentBuilder:
             )
         code = self.currencies.onec_code(str(currency or self.currencies.base))
         source = record.rsplit(":", 1)[0]
-        conversion = deal_document(source, rows, kind, on, self.item, self.vat)  # type: ignore[arg-type]
+        typed_kind = cast(DocumentKind, kind)
+        conversion = deal_document(source, rows, typed_kind, on, self.item, self.vat, self.units)
         if conversion.document is None:
             first = conversion.issues[0]
             reasons_ru = "; ".join(i.reason_ru for i in conversion.issues)

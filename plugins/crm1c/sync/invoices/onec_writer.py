@@ -5,7 +5,10 @@ A create fills what the deal does not say: the organisation, the buyer contract 
 «СПокупателем» contract, created as «Основной договор» when there is none), the currency reference and its
 rate for the document date (a missing rate holds the document: never 1.0), and the sale's link to the
 deal's invoice. The ``Комментарий`` tag (``crm1c:deal:<ID>``) lets a retry find a document an interrupted
-attempt created. A cancellation is a deletion mark, never a physical delete.
+attempt created. A cancellation is a deletion mark, never a physical delete, written with the word
+``crm1c:cancelled`` in ``Комментарий``; a reopened deal's write takes both off only when the document, read
+afresh (its ``Комментарий`` is rewritten), carries that word and is unposted: otherwise the deal is held for
+the accountant, the document untouched (:mod:`crm1c.domain.sales_document`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,15 @@ from crm1c.domain.issues import DependencyPending, Issue, IssueError
 from crm1c.domain.money import currency as currencies
 from crm1c.domain.money.documents import ITEM_TYPE
 from crm1c.domain.money.numbers import exact
-from crm1c.domain.sales_document import SalesDocument, record_id, tag_of
+from crm1c.domain.sales_document import (
+    CANCELLED_TAG,
+    SalesDocument,
+    cancelled_by_crm1c,
+    record_id,
+    source_label,
+    tag_of,
+    with_cancelled_tag,
+)
 from crm1c.staging import SeenInput, WriteIntent
 from crm1c.sync.engine.onec_scan import SET
 from crm1c.sync.invoices.records import EMPTY_REF, KEY, NUMBERS, SET_OF_KIND, onec_seen
@@ -32,6 +43,8 @@ CURRENCIES = "Catalog_Валюты"
 RATES = "InformationRegister_КурсыВалют"
 HEADER = {"on": "Date", "counterparty": "Контрагент_Key", "includes_vat": "СуммаВключаетНДС"}
 HEADER |= {"operation": "ВидОперации", "total": "СуммаДокумента"}
+DOCUMENT_TITLES = {"invoice": "Счет на оплату покупателю", "sale": "Реализация товаров и услуг"}
+_MARKED = ("Ref_Key", "DataVersion", "DeletionMark", "Posted", "Number", "Date", "Комментарий")
 
 
 def currency_refs(env: SyncEnv) -> dict[str, str]:
@@ -80,9 +93,11 @@ class OneCDocumentWriter:
         self, env: SyncEnv, intent: WriteIntent, doc: SalesDocument, current: dict | None
     ) -> dict[str, Any]:
         fields = set(intent.payload["fields"]) if current is not None else set(HEADER) | {"goods", "services"}
-        if current is not None and fields == {"deleted"}:
-            return {"DeletionMark": True}
         body: dict[str, Any] = {}
+        if current is not None and "deleted" in fields:  # a cancellation's mark, or a reopened deal's restore
+            body = self._mark(env, intent, doc)
+            if fields == {"deleted"}:
+                return body
         for name, prop in HEADER.items():
             if name in fields:
                 value = getattr(doc, name)
@@ -98,6 +113,16 @@ class OneCDocumentWriter:
         if current is None:
             body |= self._new_document(env, doc)
         return body
+
+    def _mark(self, env: SyncEnv, intent: WriteIntent, doc: SalesDocument) -> dict[str, Any]:
+        """``DeletionMark`` as the merge wants it, with crm1c's word in ``Комментарий``: set with a
+        cancellation's mark, taken off with a restore, which only crm1c's own mark of an unposted document
+        gets. The document is read afresh (staging keeps its ``Комментарий`` as of its last synced change)."""
+        now = env.onec.get(self.entity_set(doc), str(intent.target_id), select=list(_MARKED))
+        if not doc.deleted:
+            _check_restore(doc, now)
+        comment = with_cancelled_tag(now.get("Комментарий"), doc.deleted)
+        return {"DeletionMark": doc.deleted, "Комментарий": comment}
 
     def _new_document(self, env: SyncEnv, doc: SalesDocument) -> dict[str, Any]:
         organization = _organization(env)
@@ -189,6 +214,42 @@ class OneCDocumentWriter:
         entity_set = next((s for s in SET_OF_KIND.values() if f"#{s}/" in metadata), None)
         entity_set = entity_set or SET_OF_KIND["sale" if "Услуги" in row else "invoice"]
         return onec_seen(currency_refs(env), row | {SET: entity_set}, dirty=False)
+
+
+def _check_restore(doc: SalesDocument, current: dict) -> None:
+    """Raise IssueError (the deal waits for the accountant) unless the deletion mark of the reopened deal's
+    document is crm1c's own (``crm1c:cancelled`` in ``Комментарий``) and the document is unposted."""
+    if cancelled_by_crm1c(current.get("Комментарий")) and not current.get("Posted"):
+        return
+    deal_ru, deal_en = source_label(doc.crm_id or "")
+    title = DOCUMENT_TITLES.get(doc.kind or "invoice", "")
+    day = ".".join(reversed(str(current.get("Date") or "")[:10].split("-"))) or "—"
+    number = current.get("Number") or "—"
+    shown, shown_en = f"«{title} {number} от {day}»", f"'{title} {number}' of {day}"
+    if current.get("Posted"):
+        raise IssueError(
+            Issue(
+                "deleted",
+                "reopened_document_posted",
+                f"{deal_ru} снова в работе, а документ {shown} в 1С проведён и помечен на удаление: "
+                "crm1c его не перезаписывает, решите в 1С",
+                f"{deal_en} is open again, but its document {shown_en} is posted and marked for deletion "
+                "in 1C: crm1c does not overwrite it, decide in 1C",
+            )
+        )
+    raise IssueError(
+        Issue(
+            "deleted",
+            "reopened_document_marked_in_onec",
+            f"{deal_ru} снова в работе, а документ {shown} помечен на удаление в 1С не crm1c при отмене "
+            f"сделки (в «Комментарии» нет {CANCELLED_TAG}): crm1c не снимает чужую пометку и не создаёт "
+            "второй документ. Если документ нужен, снимите пометку в 1С — crm1c обновит его по сделке",
+            f"{deal_en} is open again, but its document {shown_en} was not marked for deletion by crm1c on "
+            f"the deal's cancellation (its Комментарий has no {CANCELLED_TAG}): crm1c neither takes that "
+            "mark off nor makes a second document. If the document is needed, take the mark off in 1C: "
+            "crm1c updates it from the deal",
+        )
+    )
 
 
 def _inn(env: SyncEnv, counterparty: str) -> str | None:
