@@ -453,6 +453,29 @@ def test_a_crash_at_any_kill_point_leaves_no_duplicate_document(
     assert len(docs) > 5 and pending_intents_total(sqlite_staging) == 0
 
 
+def test_a_sale_waiting_for_its_invoice_is_kept_out_of_the_pool_untried(
+    demo_contour: RunningContour, sqlite_staging: Staging
+):
+    """A sale whose invoice is written in the same step is not handed to the pool (nor marked tried) until
+    its invoice is settled: a run killed right after its first chunk was marked tried leaves no tried sale
+    of a deal whose invoice is still to be written, so the next run looks up only what was really tried."""
+    crm, onec = clients(demo_contour)
+    prepare(sqlite_staging, crm, onec)
+    with pytest.raises(Killed):
+        sync(sqlite_staging, crm, onec, kill_hook=crash_at("after_intent"))
+    pending = sqlite_staging.pending_intents("invoice", "onec", after_id=0, limit=10_000)
+    invoices = {i.source_id.rsplit(":", 1)[0] for i in pending if i.source_id.endswith(":invoice")}
+    tried = [i for i in pending if i.tried_at is not None]
+    assert tried, "the first chunk was marked tried"
+    waiting_sales = [
+        i.source_id for i in tried if i.source_id.endswith(":sale") and i.source_id[:-5] in invoices
+    ]
+    assert not waiting_sales, f"sales tried while their invoice waited: {waiting_sales}"
+    summary = sync(sqlite_staging, crm, onec)
+    assert summary.get("onec_lookups", 0) == sum(i.op == "create" for i in tried)
+    documents(onec)  # one document per deal and kind
+
+
 def test_an_answer_lost_after_the_create_never_makes_a_second_document(
     demo_contour: RunningContour, sqlite_staging: Staging
 ):

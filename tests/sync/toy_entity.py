@@ -178,8 +178,8 @@ class OneCItemWriter:
     def entity_set(self, merged: Any) -> str:
         return ONEC_SET
 
-    def prepare(self, env: SyncEnv, intents: list[WriteIntent]) -> None:
-        return None  # each write asks for what it needs itself
+    def prepare(self, env: SyncEnv, intents: list[WriteIntent]) -> set[int]:
+        return set()  # each write asks for what it needs itself; nothing waits for another write
 
     def body(
         self, env: SyncEnv, intent: WriteIntent, merged: ToyItem, current: dict | None

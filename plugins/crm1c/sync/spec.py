@@ -88,9 +88,11 @@ class OneCWriter(Protocol):
         """The set the record lives in (e.g. ``Catalog_Контрагенты``; documents: by their kind)."""
         ...
 
-    def prepare(self, env: SyncEnv, intents: list[WriteIntent]) -> None:
+    def prepare(self, env: SyncEnv, intents: list[WriteIntent]) -> set[int]:
         """Before a chunk's writes start, in the step's own thread: read at once what its writes will ask
-        staging or 1C for one by one (into ``env.memo``), or nothing."""
+        staging or 1C for one by one (into ``env.memo``), or nothing. Returns the ids of the intents that
+        must wait for another write of this step (their ``body`` would raise ``DependencyPending``): the
+        engine keeps them out of the pool and offers them again with the next chunk."""
         ...
 
     def body(self, env: SyncEnv, intent: WriteIntent, merged: Any, current: dict | None) -> dict[str, Any]:

@@ -23,8 +23,8 @@ class OneCCounterpartyWriter:
     def entity_set(self, merged: Any) -> str:
         return ONEC_SET
 
-    def prepare(self, env: SyncEnv, intents: list[WriteIntent]) -> None:
-        return None  # each write asks for what it needs itself
+    def prepare(self, env: SyncEnv, intents: list[WriteIntent]) -> set[int]:
+        return set()  # each write asks for what it needs itself; nothing waits for another write
 
     def body(
         self, env: SyncEnv, intent: WriteIntent, merged: Counterparty, current: dict | None

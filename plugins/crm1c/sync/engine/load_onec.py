@@ -57,13 +57,13 @@ def load_onec(spec: EntitySpec, env: SyncEnv) -> dict[str, Any]:
     with _quick_switching(), ThreadPoolExecutor(max(1, env.onec_pool), thread_name_prefix="onec") as pool:
         while fresh := env.staging.pending_intents(spec.key, "onec", after_id=after, limit=size):
             after, size = fresh[-1].id, min(CHUNK, 2 * size)
-            started = loader.start(pool, waiting + fresh, final=False)
-            waiting = loader.settle(running) if running is not None else []
+            started, held_back = loader.start(pool, waiting + fresh, final=False)
+            waiting = (loader.settle(running) if running is not None else []) + held_back
             running = started
         if running is not None:
             waiting += loader.settle(running)
         if waiting:
-            loader.settle(loader.start(pool, waiting, final=True))
+            loader.settle(loader.start(pool, waiting, final=True)[0])
     loader.progress.finish()
     return dict(env.counters)
 
@@ -88,25 +88,32 @@ class _Loader:
         self.writer: OneCWriter = spec.writers["onec"]
         self.progress = Progress("load_onec")
 
-    def start(self, pool: ThreadPoolExecutor, intents: list[WriteIntent], *, final: bool) -> Started:
-        """Mark the chunk tried (committed), then hand its writes to the pool with the records they update.
+    def start(
+        self, pool: ThreadPoolExecutor, intents: list[WriteIntent], *, final: bool
+    ) -> tuple[Started, list[WriteIntent]]:
+        """Mark the chunk tried (committed), then hand its writes to the pool with the records they update;
+        returns them and the intents the writer says wait for another write of this step (kept back, not
+        tried; on the ``final`` pass none is kept back: each write then holds what still waits).
 
         ``tried_at`` is as the intent was read at the start of this step: an intent that only waited in an
         earlier chunk of the step sent nothing, so it is not looked up in 1C before its write."""
         env = self.env
+        waits = self.writer.prepare(env, intents)
+        held_back = [] if final else [i for i in intents if i.id in waits]
+        intents = intents if final else [i for i in intents if i.id not in waits]
         tried_before = {i.id for i in intents if i.tried_at is not None}
         if lookups := sum(i.op == "create" for i in intents if i.id in tried_before):
             env.count("onec_lookups", lookups)  # creates an interrupted attempt may have made: found first
         targets = [i.target_id for i in intents if i.op != "create" and i.target_id]
         known = env.staging.seen_records("onec", self.spec.key, external_ids=targets, include_deleted=True)
         current = {r.external_id: r for r in known}
-        self.writer.prepare(env, intents)
         env.staging.mark_tried([i.id for i in intents])
         env.checkpoint("after_intent")
-        return [
+        started = [
             (i, pool.submit(self.apply, i, i.id in tried_before, final, current.get(i.target_id or "")))
             for i in intents
         ]
+        return started, held_back
 
     def settle(self, started: Started) -> list[WriteIntent]:
         """Record the chunk's outcomes in one staging transaction; returns the intents that wait."""

@@ -74,10 +74,12 @@ class OneCDocumentWriter:
     def entity_set(self, merged: SalesDocument | None) -> str:
         return SET_OF_KIND[(merged.kind if merged is not None else None) or "invoice"]
 
-    def prepare(self, env: SyncEnv, intents: list[WriteIntent]) -> None:
+    def prepare(self, env: SyncEnv, intents: list[WriteIntent]) -> set[int]:
         """For a chunk's new documents, at once: the buyer contracts of counterparties not met yet in this
-        step (one 1C request per 25) and the state of the sales' invoices (three staging queries)."""
-        created = [d for i in intents if i.op == "create" and (d := _document(i)) is not None]
+        step (one 1C request per 25) and the state of the sales' invoices (three staging queries). Returns
+        the new sales whose invoice is being written in this step (they wait)."""
+        new = [(i.id, d) for i in intents if i.op == "create" and (d := _document(i)) is not None]
+        created = [d for _id, d in new]
         met = {str(d.counterparty) for d in created if d.counterparty}
         owners = sorted(o for o in met if f"buyer_contracts:{o}" not in env.memo)
         try:
@@ -87,7 +89,9 @@ class OneCDocumentWriter:
         except ExternalSystemError as exc:  # then each document reads its contracts itself (and waits alone)
             log.warning("buyer contracts of the chunk not read at once: %s", exc)
         sales = [str(d.crm_id) for d in created if d.kind == "sale" and d.crm_id]
-        env.memo.setdefault("sales_invoices", {}).update(_invoices_of(env, sales))
+        states = env.memo.setdefault("sales_invoices", {})
+        states.update(_invoices_of(env, sales))
+        return {n for n, d in new if d.kind == "sale" and states.get(str(d.crm_id)) == _WAIT}
 
     def body(
         self, env: SyncEnv, intent: WriteIntent, doc: SalesDocument, current: dict | None
