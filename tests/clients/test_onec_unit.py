@@ -6,6 +6,7 @@ import base64
 import json
 import threading
 import uuid
+from decimal import Decimal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
@@ -204,3 +205,13 @@ def test_guid_literal_in_filter():
     client, adapter = make_client(lambda r: Reply(200, {"value": []}))
     client.list_all("Catalog_ДоговорыКонтрагентов", filter=F("Owner_Key") == guid(REF))
     assert query(adapter.seen[0])["$filter"] == f"Owner_Key eq guid'{REF}'"
+
+
+def test_decimals_go_out_as_exact_json_numbers_and_a_longer_one_is_refused():
+    client, adapter = make_client(lambda r: Reply(201, {"Ref_Key": REF}))
+    body = {"Цена": Decimal("1234.50"), "Количество": Decimal("3"), "Товары": [{"Сумма": Decimal("0.1")}]}
+    client.create("Document_СчетНаОплатуПокупателю", body)
+    assert adapter.seen[0].body.decode() == '{"Цена": 1234.5, "Количество": 3, "Товары": [{"Сумма": 0.1}]}'
+    with pytest.raises(ValueError, match="exactly"):
+        client.create("Document_СчетНаОплатуПокупателю", {"Цена": Decimal("0.12345678901234567")})
+    assert len(adapter.seen) == 1, "nothing sent for a number 1C cannot take exactly"

@@ -183,7 +183,7 @@ class OneCClient:
             raise ValueError("1C_OData-DataLoadMode must never be sent (it bypasses the period-closing date)")
         data = None
         if body is not None:
-            data = json.dumps(_wire(body), ensure_ascii=False).encode("utf-8")
+            data = json.dumps(body, ensure_ascii=False, default=_wire).encode("utf-8")
             headers["Content-Type"] = "application/json; charset=utf-8"
         self.stats.incr("requests")
         session, direct = self._connection()
@@ -374,19 +374,16 @@ class OneCClient:
         return self._request("POST", url, f"onec Unpost {entity_set}")
 
 
-def _wire(value: Any) -> Any:
-    """``value`` with every ``Decimal`` as the JSON number 1C reads (Edm.Double): a float only when it
-    prints as exactly the same decimal (1C numbers have ≤ 15 digits), else ValueError — never a rounding."""
-    if isinstance(value, dict):
-        return {k: _wire(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_wire(v) for v in value]
-    if isinstance(value, Decimal):
-        number = int(value) if value == value.to_integral_value() else float(value)
-        if Decimal(repr(number)) != value:
-            raise ValueError(f"{value} cannot be sent to 1C exactly (more than 15 significant digits)")
-        return number
-    return value
+def _wire(value: Any) -> int | float:
+    """``json.dumps``' ``default``: a ``Decimal`` as the JSON number 1C reads (Edm.Double), a float only
+    when it prints as exactly the same decimal (1C numbers have ≤ 15 digits), else ValueError — never a
+    rounding."""
+    if not isinstance(value, Decimal):
+        raise TypeError(f"{type(value).__name__} is not JSON for 1C")
+    number = int(value) if value == value.to_integral_value() else float(value)
+    if Decimal(repr(number)) != value:
+        raise ValueError(f"{value} cannot be sent to 1C exactly (more than 15 significant digits)")
+    return number
 
 
 def _json_or_none(content: bytes) -> Any:
