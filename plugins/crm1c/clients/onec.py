@@ -69,10 +69,10 @@ class Utf8BasicAuth(AuthBase):
     """Basic auth with UTF-8 credentials; being an ``auth`` object it also keeps ``~/.netrc`` out."""
 
     def __init__(self, user: str, password: str) -> None:
-        self._header = basic_auth_header(user, password)
+        self.header = basic_auth_header(user, password)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = self._header
+        request.headers["Authorization"] = self.header
         return request
 
     def __repr__(self) -> str:
@@ -115,7 +115,6 @@ class OneCClient:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.user = user
         self._auth = Utf8BasicAuth(user, password)
-        self._auth_header = basic_auth_header(user, password)
         self.verify = verify
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -191,7 +190,7 @@ class OneCClient:
         failure: ExternalSystemError | None = None
         try:
             if direct is not None:
-                headers["Authorization"] = self._auth_header
+                headers["Authorization"] = self._auth.header
                 status, content = direct.send(verb, url, data, headers, self.timeout)
             else:
                 resp = session.request(
@@ -222,12 +221,7 @@ class OneCClient:
         if status >= 400:
             self.stats.incr(f"http_{status}")
             raise map_error(status, body, what=what, conn_id=self.conn_id)
-        if not content:
-            return None
-        if body is None:
-            text = content.decode("utf-8-sig", "replace").strip()
-            if re.fullmatch(r"\d+", text):  # $count answers a bare number
-                return int(text)
+        if content and body is None:  # ($count's bare number is JSON too)
             raise RetryableError(f"{what}: answer is not JSON", system=SYSTEM, status=status)
         return body
 
