@@ -25,6 +25,7 @@ as before (no reopening: nothing is written, nothing held).
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
@@ -42,6 +43,7 @@ SYNCED = ("kind", "on", "counterparty", "currency", "includes_vat", "operation",
 DEAL_TAG, SMART_INVOICE_TAG = "crm1c:deal:", "crm1c:invoice:"
 #: The ``Комментарий`` word of a deletion mark crm1c set because the deal was cancelled.
 CANCELLED_TAG = "crm1c:cancelled"
+_CANCELLED_WORD = re.compile(rf" ?(?<!\S){re.escape(CANCELLED_TAG)}(?!\S)")
 SMART_PREFIX = "SI"  # a smart invoice's record id: SI<ID>:invoice
 
 
@@ -99,11 +101,12 @@ def cancelled_by_crm1c(comment: Any) -> bool:
 
 
 def with_cancelled_tag(comment: Any, cancelled: bool) -> str:
-    """``Комментарий`` with the cancellation's word added (once) or taken off; the rest kept as it is."""
+    """``Комментарий`` with the cancellation's word added (once) or taken off wherever it stands (the word
+    :func:`cancelled_by_crm1c` finds, whatever whitespace is around it); the rest kept as it is."""
     text = str(comment or "")
     if cancelled:
         return text if cancelled_by_crm1c(text) else f"{text} {CANCELLED_TAG}" if text else CANCELLED_TAG
-    return " ".join(word for word in text.split(" ") if word != CANCELLED_TAG)
+    return _CANCELLED_WORD.sub("", text)
 
 
 def crm_id_from_comment(comment: Any, kind: str) -> str | None:
